@@ -1,0 +1,37 @@
+package org.fwmerge;
+
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import org.fwmerge.tensor.Tensor;
+
+/**
+ * The loss and gradient of an {@link Objective} at a point. Owns the gradient tensors:
+ * {@link #close()} frees them.
+ *
+ * @param loss     ℓ(x)
+ * @param gradient tensor name → ∂ℓ/∂x for every tensor of the point (insertion order kept)
+ */
+public record Evaluation(double loss, Map<String, Tensor> gradient) implements AutoCloseable {
+
+    public Evaluation {
+        Objects.requireNonNull(gradient, "gradient");
+        gradient = Collections.unmodifiableMap(new LinkedHashMap<>(gradient));
+    }
+
+    /** The gradient for one tensor. @throws IllegalArgumentException if absent */
+    public Tensor gradient(String name) {
+        Tensor g = gradient.get(name);
+        if (g == null) {
+            throw new IllegalArgumentException("the objective returned no gradient for tensor '" + name + "'");
+        }
+        return g;
+    }
+
+    /** Frees the gradient tensors. */
+    @Override
+    public void close() {
+        gradient.values().forEach(Tensor::close);
+    }
+}

@@ -1,0 +1,48 @@
+package org.fwmerge;
+
+import java.util.List;
+import java.util.Objects;
+import org.fwmerge.internal.SumObjective;
+
+/**
+ * The loss ℓ(θ, D) that merging minimises, with its gradient. The calibration data D live inside
+ * the objective.
+ *
+ * <p>The point {@code x} holds exactly the tensors being merged (see
+ * {@link FrankWolfeMerger.Builder#parameters}); an objective keeps any other weights (task heads,
+ * frozen parts) itself. Implementations must not modify {@code x}, must return a gradient tensor for
+ * every tensor of {@code x} (same shape, same backend), and must be safe to call from several
+ * threads. Non-finite values are caught by the merger, which stops with an exception naming the
+ * iteration.
+ *
+ * <p>An objective that is a sum of per-task losses exposes them through {@link #terms()}; the
+ * per-task soft LMO ({@link Lmo#perTask()}) uses each term's gradient to pick one checkpoint per task.
+ */
+public interface Objective {
+
+    /** ℓ(x): the loss at {@code x}. */
+    double loss(Model x);
+
+    /**
+     * ℓ(x) and ∇ℓ(x). The caller owns the returned gradient tensors and closes them.
+     */
+    Evaluation evaluate(Model x);
+
+    /** The per-task terms whose sum this objective is; empty if it is not such a sum. */
+    default List<Objective> terms() {
+        return List.of();
+    }
+
+    /**
+     * ℓ(x) = Σ_k ℓ_k(x). Its {@link #terms()} are the given objectives, so the per-task LMO can use them.
+     *
+     * @throws IllegalArgumentException if {@code terms} is empty
+     */
+    static Objective sum(List<? extends Objective> terms) {
+        Objects.requireNonNull(terms, "terms");
+        if (terms.isEmpty()) {
+            throw new IllegalArgumentException("a sum objective needs at least one term");
+        }
+        return new SumObjective(List.copyOf(terms));
+    }
+}

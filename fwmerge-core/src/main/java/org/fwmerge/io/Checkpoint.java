@@ -1,0 +1,54 @@
+package org.fwmerge.io;
+
+import java.util.List;
+import java.util.Map;
+import org.fwmerge.tensor.Tensor;
+import org.fwmerge.tensor.TensorBackend;
+
+/**
+ * A read-only, lazily loaded set of named tensors: a safetensors file, a sharded directory, a base
+ * model plus a LoRA adapter, or a model held in memory.
+ *
+ * <p>Opening a checkpoint validates its structure; tensor data are read only when
+ * {@link #load} asks for them, so a pool of many large checkpoints costs no memory until used.
+ * Implementations are thread-safe.
+ */
+public interface Checkpoint extends AutoCloseable {
+
+    /** Where this checkpoint comes from (a path, or a description), used in messages and provenance. */
+    String source();
+
+    /** Tensor names in a stable order (sorted by name for files). */
+    List<String> names();
+
+    /**
+     * Name, stored dtype and shape of a tensor.
+     *
+     * @throws IllegalArgumentException if there is no such tensor
+     */
+    TensorInfo info(String name);
+
+    /** Whether a tensor of this name exists. */
+    default boolean contains(String name) {
+        return names().contains(name);
+    }
+
+    /**
+     * The tensor's values converted to float32, as a read-only tensor of {@code backend} (possibly a
+     * zero-copy view of a mapped file). The caller owns the returned tensor and should close it
+     * when done so native memory is released at once.
+     *
+     * @throws IllegalArgumentException       if there is no such tensor
+     * @throws java.io.UncheckedIOException   wrapping a {@link CheckpointException} if the dtype is
+     *                                        not mergeable, or an I/O error while reading
+     */
+    Tensor load(String name, TensorBackend backend);
+
+    /** The string metadata stored with the checkpoint (empty if none). */
+    Map<String, String> metadata();
+
+    /** Releases file mappings; tensors already loaded stay valid only if copied. */
+    @Override
+    default void close() {
+    }
+}

@@ -1,0 +1,75 @@
+package org.fwmerge.tensor;
+
+import java.nio.ByteBuffer;
+
+/**
+ * The service-provider interface a tensor backend implements: allocation, bulk transfer and the
+ * few BLAS-level operations Frank-Wolfe merging spends its time in.
+ *
+ * <p>Implementations are found with {@link java.util.ServiceLoader} (see {@link TensorBackends});
+ * the pure-Java {@linkplain TensorBackends#reference() reference backend} is always available.
+ * Every operation accepts only tensors made by the same backend and checks sizes, throwing
+ * {@link IllegalArgumentException} on a mismatch, and refuses to write into a
+ * {@linkplain Tensor#isReadOnly() read-only} tensor with {@link IllegalStateException}.
+ * Reductions ({@link #dot}) must be accurate to double precision: they decide which checkpoint the
+ * linear minimisation oracle picks. Implementations must be thread-safe.
+ */
+public interface TensorBackend {
+
+    /** Short name used to select this backend with the {@code fwmerge.backend} system property. */
+    String name();
+
+    /** Selection priority when no backend is named: the highest available wins. */
+    int priority();
+
+    /** A new writable tensor of the given shape filled with zeros. */
+    Tensor zeros(long... shape);
+
+    /** A new writable tensor holding a copy of {@code values} (length must equal the shape's size). */
+    Tensor fromFloats(float[] values, long... shape);
+
+    /**
+     * A read-only tensor over little-endian float32 bytes from {@code bytes.position()} to
+     * {@code bytes.limit()} (exactly {@code 4 * size} bytes). A backend may alias the buffer
+     * (zero-copy over a memory-mapped file) or copy it; either way it never writes to it.
+     */
+    Tensor readOnlyFloats(ByteBuffer bytes, long... shape);
+
+    /** A read-only alias of {@code t}: same data, writes refused, {@code close()} frees nothing. */
+    Tensor readOnlyView(Tensor t);
+
+    /** Copies {@code length} elements starting at element {@code offset} of {@code t} into {@code dst}. */
+    void get(Tensor t, long offset, float[] dst, int dstOffset, int length);
+
+    /** Copies {@code length} elements of {@code src} into {@code t} starting at element {@code offset}. */
+    void set(Tensor t, long offset, float[] src, int srcOffset, int length);
+
+    /** Inner product ⟨x, y⟩, accumulated to double precision. */
+    double dot(Tensor x, Tensor y);
+
+    /** {@code y ← y + a·x}. */
+    void axpy(double a, Tensor x, Tensor y);
+
+    /** {@code y ← a·y}. */
+    void scale(double a, Tensor y);
+
+    /** {@code dst ← src}. */
+    void copy(Tensor src, Tensor dst);
+
+    /** A new writable copy of {@code t}. */
+    default Tensor copyOf(Tensor t) {
+        Tensor out = zeros(t.shape());
+        copy(t, out);
+        return out;
+    }
+
+    /** All elements of {@code t} as a new array (the tensor must have fewer than 2^31 elements). */
+    default float[] toFloats(Tensor t) {
+        if (t.size() > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("tensor of " + t.size() + " elements does not fit in a Java array");
+        }
+        float[] out = new float[(int) t.size()];
+        get(t, 0, out, 0, out.length);
+        return out;
+    }
+}
