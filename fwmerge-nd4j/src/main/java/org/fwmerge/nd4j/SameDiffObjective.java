@@ -320,7 +320,7 @@ public final class SameDiffObjective implements Objective {
                 throw new IllegalArgumentException("one-hot labels must be [samples, classes], got shape "
                         + Arrays.toString(oneHot.shape()));
             }
-            int[] labels = new int[(int) oneHot.rows()];
+            int[] labels = new int[oneHot.rows()];
             for (int i = 0; i < labels.length; i++) {
                 int hot = -1;
                 for (int c = 0; c < oneHot.columns(); c++) {
