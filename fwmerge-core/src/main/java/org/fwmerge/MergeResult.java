@@ -1,0 +1,130 @@
+package org.fwmerge;
+
+import java.time.Duration;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import org.fwmerge.internal.OverlayCheckpoint;
+import org.fwmerge.io.Checkpoint;
+
+/**
+ * Everything a merge did: the merged model, why it stopped, a record per iteration, and the
+ * configuration that produced it (provenance). The merged {@link #model()} holds only the merged
+ * tensors; {@link #withUnmerged(Checkpoint)} adds the rest from the base for saving.
+ */
+public final class MergeResult {
+
+    private final Model model;
+    private final String method;
+    private final StopReason stopReason;
+    private final List<IterationRecord> iterations;
+    private final double finalLoss;
+    private final List<String> vertices;
+    private final List<String> blocks;
+    private final Map<String, String> configuration;
+    private final double[][] hullCoefficients;
+    private final Duration elapsed;
+
+    /**
+     * Makes a result; mergers call this, users read results.
+     *
+     * @param hullCoefficients per block, the weight of each vertex in the merged point (rows sum to 1),
+     *                         or null when the method may leave the hull
+     */
+    public MergeResult(Model model, String method, StopReason stopReason, List<IterationRecord> iterations,
+            double finalLoss, List<String> vertices, List<String> blocks, Map<String, String> configuration,
+            double[][] hullCoefficients, Duration elapsed) {
+        this.model = Objects.requireNonNull(model, "model");
+        this.method = Objects.requireNonNull(method, "method");
+        this.stopReason = Objects.requireNonNull(stopReason, "stopReason");
+        this.iterations = List.copyOf(iterations);
+        this.finalLoss = finalLoss;
+        this.vertices = List.copyOf(vertices);
+        this.blocks = List.copyOf(blocks);
+        this.configuration = Collections.unmodifiableMap(new LinkedHashMap<>(configuration));
+        this.hullCoefficients = hullCoefficients == null ? null : deepCopy(hullCoefficients);
+        this.elapsed = Objects.requireNonNull(elapsed, "elapsed");
+    }
+
+    /** The merged tensors (the selected parameters only). The caller owns it and may close it. */
+    public Model model() {
+        return model;
+    }
+
+    /** The method's name, e.g. {@code "fw-hard"}, {@code "task-arithmetic"}. */
+    public String method() {
+        return method;
+    }
+
+    /** Why the run ended. */
+    public StopReason stopReason() {
+        return stopReason;
+    }
+
+    /** One record per iteration, in order (empty for one-shot methods). */
+    public List<IterationRecord> iterations() {
+        return iterations;
+    }
+
+    /** ℓ at the merged model, or NaN if the method has no objective. */
+    public double finalLoss() {
+        return finalLoss;
+    }
+
+    /**
+     * The vertices selections refer to: index 0 is the base, 1…n the pool's candidates in order, and
+     * n+1 the initial point when it was not already one of them (paper Alg. 1 line 1). Empty for
+     * methods without vertices.
+     */
+    public List<String> vertices() {
+        return vertices;
+    }
+
+    /** Block names, in the order of {@link IterationRecord#selection()}. */
+    public List<String> blocks() {
+        return blocks;
+    }
+
+    /** The settings that produced this result, as strings (stored as checkpoint metadata when saved). */
+    public Map<String, String> configuration() {
+        return configuration;
+    }
+
+    /**
+     * Per block (rows, in {@link #blocks()} order), the convex weights of the vertices (columns, in
+     * {@link #vertices()} order) that reconstruct the merged model, when every step stayed in the hull.
+     */
+    public Optional<double[][]> hullCoefficients() {
+        return Optional.ofNullable(hullCoefficients).map(MergeResult::deepCopy);
+    }
+
+    /** Wall time of the merge. */
+    public Duration elapsed() {
+        return elapsed;
+    }
+
+    /**
+     * The merged tensors with every other tensor of {@code base} (e.g. task heads left out of the
+     * merge), as one checkpoint ready to be written.
+     */
+    public Checkpoint withUnmerged(Checkpoint base) {
+        return new OverlayCheckpoint(model, base, configuration);
+    }
+
+    private static double[][] deepCopy(double[][] a) {
+        double[][] c = new double[a.length][];
+        for (int i = 0; i < a.length; i++) {
+            c[i] = a[i].clone();
+        }
+        return c;
+    }
+
+    @Override
+    public String toString() {
+        return "MergeResult[" + method + ", " + stopReason + ", " + iterations.size() + " iterations, loss=" + finalLoss
+                + ", " + elapsed.toMillis() + " ms]";
+    }
+}
