@@ -1,0 +1,376 @@
+package org.fwmerge.examples.zoo;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import org.fwmerge.Model;
+import org.fwmerge.examples.data.DataBundle;
+import org.fwmerge.examples.data.DataSources;
+import org.fwmerge.examples.data.Dataset;
+import org.fwmerge.nd4j.SameDiffObjective;
+import org.fwmerge.tensor.TensorBackend;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * A zoo of real fine-tuned models, the input of the merging demo (DESIGN §7): an MLP trunk
+ * 784-512-256 (ReLU) pre-trained on a pretext mixture (original Fashion-MNIST and MNIST digits, one
+ * temporary 20-way head), and for every task a linear head fitted on the frozen pre-trained trunk (the
+ * "zero-shot" head) and a trunk fine-tuned with that head frozen.
+ *
+ * <p>Tensor layout (also in the checkpoints): {@code trunk.0.weight} [784,512], {@code trunk.0.bias}
+ * [512], {@code trunk.1.weight} [512,256], {@code trunk.1.bias} [256], {@code head.<task>.weight}
+ * [256,C], {@code head.<task>.bias} [C]; weights are [in, out], a layer computes relu(x·W + b).
+ *
+ * <p>A zoo is immutable; its arrays are shared, callers must not write into them.
+ */
+public final class Zoo {
+
+    /** Names of the trunk tensors, in checkpoint order. */
+    public static final List<String> TRUNK_TENSORS = Mlp.TRUNK;
+    /** Shapes of the trunk tensors. */
+    public static final Map<String, long[]> TRUNK_SHAPES = Map.of(Mlp.W0, new long[] {Mlp.IN, Mlp.H1},
+            Mlp.B0, new long[] {Mlp.H1}, Mlp.W1, new long[] {Mlp.H1, Mlp.H2}, Mlp.B1, new long[] {Mlp.H2});
+
+    private final ZooConfig config;
+    private final String dataOrigin;
+    private final Map<String, float[]> base;
+    private final Map<String, TaskModel> tasks;
+    private final Optional<Path> cacheDir;
+
+    Zoo(ZooConfig config, String dataOrigin, Map<String, float[]> base, List<TaskModel> tasks,
+            Optional<Path> cacheDir) {
+        this.cacheDir = cacheDir;
+        this.config = config;
+        this.dataOrigin = dataOrigin;
+        this.base = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(base));
+        LinkedHashMap<String, TaskModel> m = new LinkedHashMap<>();
+        tasks.forEach(t -> m.put(t.task().name(), t));
+        this.tasks = java.util.Collections.unmodifiableMap(m);
+    }
+
+    /** The configuration the zoo was built with. */
+    public ZooConfig config() {
+        return config;
+    }
+
+    /** Where the data came from. */
+    public String dataOrigin() {
+        return dataOrigin;
+    }
+
+    /** The pre-trained trunk tensors θ₀ (name → values). */
+    public Map<String, float[]> baseTrunk() {
+        return base;
+    }
+
+    /** The pre-trained trunk as a {@link Model} of {@code backend} (a fresh copy). */
+    public Model baseModel(TensorBackend backend) {
+        return Model.ofArrays("zoo base trunk", backend, base, TRUNK_SHAPES);
+    }
+
+    /** The task's fine-tuned trunk as a {@link Model} of {@code backend} (a fresh copy). */
+    public Model finetunedModel(String task, TensorBackend backend) {
+        return Model.ofArrays("zoo " + task, backend, task(task).trunk(), TRUNK_SHAPES);
+    }
+
+    /** The tasks' parts, in configuration order. */
+    public List<TaskModel> tasks() {
+        return List.copyOf(tasks.values());
+    }
+
+    /**
+     * One task's part.
+     *
+     * @throws IllegalArgumentException if there is no such task
+     */
+    public TaskModel task(String name) {
+        TaskModel t = tasks.get(Objects.requireNonNull(name, "name"));
+        if (t == null) {
+            throw new IllegalArgumentException("no task '" + name + "' in the zoo; tasks: " + tasks.keySet());
+        }
+        return t;
+    }
+
+    /**
+     * Test accuracy of a trunk with the task's zero-shot head.
+     *
+     * @param trunk the four trunk tensors by name (e.g. a merged model)
+     * @throws IllegalArgumentException if a trunk tensor is missing or has the wrong size
+     */
+    public double accuracy(Map<String, float[]> trunk, String task) {
+        TaskModel t = task(task);
+        Map<String, INDArray> nd = toNd(trunk);
+        return Mlp.accuracy(Mlp.features(nd, inputs(t.test())), headW(t), headB(t), t.test().labels());
+    }
+
+    /** Test accuracy of a trunk held in a {@link Model} (e.g. a merge result) with the task's head. */
+    public double accuracy(Model trunk, String task) {
+        Map<String, float[]> m = new LinkedHashMap<>();
+        for (String n : TRUNK_TENSORS) {
+            if (!trunk.contains(n)) {
+                throw new IllegalArgumentException("model " + trunk.source() + " has no tensor " + n);
+            }
+            m.put(n, trunk.values(n));
+        }
+        return accuracy(m, task);
+    }
+
+    /**
+     * The task's network as a SameDiff graph with {@code samples} class-stratified training samples as
+     * calibration data (seeded), for building a calibration objective. The trunk variables start at the
+     * pre-trained values.
+     */
+    public TaskGraph calibrationGraph(String task, int samples, long seed) {
+        if (samples < 1) {
+            throw new IllegalArgumentException("samples must be >= 1, got " + samples);
+        }
+        TaskModel t = task(task);
+        int perClass = Math.max(1, (samples + t.task().classes() - 1) / t.task().classes());
+        Dataset cal = t.train().stratifiedSubset(perClass, seed);
+        int[] keep = new int[Math.min(samples, cal.size())];
+        for (int i = 0; i < keep.length; i++) {
+            keep[i] = i;
+        }
+        cal = cal.select(cal.name() + "/calibration", keep);
+        SameDiff sd = Mlp.graph(toNd(base), true, task, headW(t), headB(t), false);
+        return new TaskGraph(sd, Mlp.INPUT, Mlp.LABEL, Mlp.LOSS, TRUNK_TENSORS, inputs(cal),
+                Mlp.oneHot(cal.labels(), t.task().classes()));
+    }
+
+    /**
+     * Builds the zoo, or loads it from {@code cacheDir} when every file there carries the same
+     * provenance (configuration and data origin); otherwise trains it (progress to {@code progress}) and
+     * writes the cache: {@code base.safetensors}, {@code task-<name>.safetensors} (fine-tuned trunk, with
+     * task, seed, epochs and accuracies in the metadata) and {@code head-<name>.safetensors}.
+     *
+     * @param config   what to build
+     * @param cacheDir cache directory (created if needed), e.g. {@code work/zoo}
+     * @param progress receives training progress
+     * @throws IOException if data or cache files cannot be read or written
+     */
+    public static Zoo build(ZooConfig config, Path cacheDir, ProgressListener progress) throws IOException {
+        Objects.requireNonNull(config, "config");
+        Objects.requireNonNull(cacheDir, "cacheDir");
+        Objects.requireNonNull(progress, "progress");
+        DataBundle data = DataSources.load(config.dataDir());
+        String provenance = config.provenance() + " data=" + data.origin();
+        Zoo cached = loadCached(config, data, cacheDir, provenance);
+        if (cached != null) {
+            return cached;
+        }
+        Zoo zoo = train(config, data, progress);
+        Map<String, String> baseMeta = new LinkedHashMap<>();
+        baseMeta.put(ZooStore.PROVENANCE, provenance);
+        baseMeta.put("seed", Long.toString(config.seed()));
+        baseMeta.put("pretrain_epochs", Integer.toString(config.pretrainEpochs()));
+        List<TaskModel> withPaths = new ArrayList<>();
+        for (TaskModel t : zoo.tasks()) {
+            String name = t.task().name();
+            Map<String, String> meta = new LinkedHashMap<>(baseMeta);
+            meta.put("task", name);
+            meta.put("task_description", t.task().toString());
+            meta.put("head_epochs", Integer.toString(config.headEpochs()));
+            meta.put("finetune_epochs", Integer.toString(config.finetuneEpochs()));
+            meta.put("pretrained_accuracy", Double.toString(t.pretrainedAccuracy()));
+            meta.put("finetuned_accuracy", Double.toString(t.finetunedAccuracy()));
+            Path file = ZooStore.taskFile(cacheDir, name);
+            ZooStore.save(file, t.trunk(), TRUNK_SHAPES, meta);
+            Map<String, long[]> headShapes = Map.of(Mlp.headWeight(name), new long[] {Mlp.H2, t.task().classes()},
+                    Mlp.headBias(name), new long[] {t.task().classes()});
+            ZooStore.save(ZooStore.headFile(cacheDir, name), t.head(), headShapes, meta);
+            withPaths.add(new TaskModel(t.task(), t.train(), t.test(), t.head(), t.trunk(), Optional.of(file),
+                    t.pretrainedAccuracy(), t.finetunedAccuracy()));
+        }
+        // The base file is written last: its presence with matching provenance marks a complete cache.
+        ZooStore.save(ZooStore.baseFile(cacheDir), zoo.baseTrunk(), TRUNK_SHAPES, baseMeta);
+        return new Zoo(config, data.origin(), zoo.baseTrunk(), withPaths, Optional.of(cacheDir));
+    }
+
+    private static Zoo loadCached(ZooConfig config, DataBundle data, Path dir, String provenance) throws IOException {
+        List<Path> files = new ArrayList<>();
+        files.add(ZooStore.baseFile(dir));
+        for (Task t : config.tasks()) {
+            files.add(ZooStore.taskFile(dir, t.name()));
+            files.add(ZooStore.headFile(dir, t.name()));
+        }
+        for (Path f : files) {
+            Map<String, String> meta = ZooStore.metadata(f);
+            if (meta == null || !provenance.equals(meta.get(ZooStore.PROVENANCE))) {
+                return null;
+            }
+        }
+        Map<String, float[]> base = ZooStore.load(ZooStore.baseFile(dir)).tensors();
+        List<TaskModel> tasks = new ArrayList<>();
+        for (Task t : config.tasks()) {
+            Path file = ZooStore.taskFile(dir, t.name());
+            ZooStore.Stored trunk = ZooStore.load(file);
+            ZooStore.Stored head = ZooStore.load(ZooStore.headFile(dir, t.name()));
+            DataBundleSplit s = taskData(t, data, config);
+            tasks.add(new TaskModel(t, s.train(), s.test(), head.tensors(), trunk.tensors(), Optional.of(file),
+                    Double.parseDouble(trunk.metadata().get("pretrained_accuracy")),
+                    Double.parseDouble(trunk.metadata().get("finetuned_accuracy"))));
+        }
+        return new Zoo(config, data.origin(), base, tasks, Optional.of(dir));
+    }
+
+    /** Whether this zoo came from (or was written to) a cache directory, and which. */
+    public Optional<Path> cacheDir() {
+        return cacheDir;
+    }
+
+    /** The pre-trained trunk's file in the cache, if the zoo is cached. */
+    public Optional<Path> baseCheckpoint() {
+        return cacheDir.map(ZooStore::baseFile);
+    }
+
+    /**
+     * A calibration objective for one task: cross-entropy (or, with {@code entropy}, prediction entropy)
+     * of the task's network on {@code samples} class-stratified training samples, as a function of the
+     * four trunk tensors; the head is fixed.
+     */
+    public SameDiffObjective calibrationObjective(String task, int samples, long seed, boolean entropy) {
+        TaskGraph g = calibrationGraph(task, samples, seed);
+        SameDiffObjective.Builder b = SameDiffObjective.builder().graph(Mlp.logitsGraph(toNd(base), task,
+                headW(task(task)), headB(task(task)))).input(Mlp.INPUT, g.inputs()).logits(Mlp.LOGITS);
+        for (String n : TRUNK_TENSORS) {
+            b.parameter(n, n);
+        }
+        if (entropy) {
+            b.predictionEntropy();
+        } else {
+            b.crossEntropy(g.labels());
+        }
+        return b.build();
+    }
+
+    /**
+     * Trains a zoo in memory (no cache).
+     *
+     * @throws IOException if the data cannot be read
+     */
+    static Zoo train(ZooConfig config, ProgressListener progress) throws IOException {
+        DataBundle data = DataSources.load(config.dataDir());
+        return train(config, data, progress);
+    }
+
+    static Zoo train(ZooConfig config, DataBundle data, ProgressListener progress) {
+        long seed = config.seed();
+        int n = config.tasks().size();
+        // Pretext: original images of both datasets, one 20-way head (fashion 0..9, digits 10..19).
+        Dataset fTrain = data.fashionTrain().stratifiedSubset(config.trainPerClass(), seed);
+        Dataset dTrain = data.digitsTrain().stratifiedSubset(config.trainPerClass(), seed);
+        int[] pl = new int[fTrain.size() + dTrain.size()];
+        int[] fl = fTrain.labels();
+        int[] dl = dTrain.labels();
+        for (int i = 0; i < fl.length; i++) {
+            pl[i] = fl[i];
+        }
+        for (int i = 0; i < dl.length; i++) {
+            pl[fl.length + i] = 10 + dl[i];
+        }
+        INDArray px = Nd4j.vstack(inputs(fTrain), inputs(dTrain));
+        Map<String, INDArray> trunk0 = Mlp.initTrunk(seed);
+        INDArray[] tmpHead = Mlp.initHead(seed + 1, Mlp.H2, 20);
+        SameDiff pre = Mlp.graph(trunk0, true, "pretext", tmpHead[0], tmpHead[1], true);
+        Mlp.fit(pre, px, Mlp.oneHot(pl, 20), config.pretrainEpochs(), config.batchSize(), config.pretrainLr(), seed,
+                (e, loss) -> progress.epoch("pretrain", "pretext", 0, n, e, config.pretrainEpochs(), loss));
+        Map<String, INDArray> baseNd = new LinkedHashMap<>();
+        for (String name : TRUNK_TENSORS) {
+            baseNd.put(name, pre.getVariable(name).getArr().dup());
+        }
+
+        List<TaskModel> out = new ArrayList<>();
+        int i = 0;
+        for (Task task : config.tasks()) {
+            i++;
+            final int index = i;
+            DataBundleSplit s = taskData(task, data, config);
+            INDArray xTrain = inputs(s.train);
+            INDArray yTrain = Mlp.oneHot(s.train.labels(), task.classes());
+            INDArray xTest = inputs(s.test);
+            long taskSeed = seed * 1_000_003L + index;
+            // Zero-shot head: a linear classifier on frozen pre-trained features (computed once).
+            INDArray fTrainFeat = Mlp.features(baseNd, xTrain);
+            INDArray[] h0 = Mlp.initHead(taskSeed, Mlp.H2, task.classes());
+            SameDiff hg = Mlp.headGraph(task.name(), h0[0], h0[1]);
+            Mlp.fit(hg, fTrainFeat, yTrain, config.headEpochs(), config.batchSize(), config.headLr(), taskSeed,
+                    (e, loss) -> progress.epoch("head", task.name(), index, n, e, config.headEpochs(), loss));
+            INDArray hw = hg.getVariable(Mlp.headWeight(task.name())).getArr().dup();
+            INDArray hb = hg.getVariable(Mlp.headBias(task.name())).getArr().dup();
+            double preAcc = Mlp.accuracy(Mlp.features(baseNd, xTest), hw, hb, s.test.labels());
+            // Fine-tune the trunk with the head frozen (constants in the graph).
+            SameDiff ft = Mlp.graph(baseNd, true, task.name(), hw, hb, false);
+            Mlp.fit(ft, xTrain, yTrain, config.finetuneEpochs(), config.batchSize(), config.finetuneLr(), taskSeed + 7,
+                    (e, loss) -> progress.epoch("finetune", task.name(), index, n, e, config.finetuneEpochs(), loss));
+            Map<String, INDArray> tuned = new LinkedHashMap<>();
+            for (String name : TRUNK_TENSORS) {
+                tuned.put(name, ft.getVariable(name).getArr());
+            }
+            double ftAcc = Mlp.accuracy(Mlp.features(tuned, xTest), hw, hb, s.test.labels());
+            Map<String, float[]> head = new LinkedHashMap<>();
+            head.put(Mlp.headWeight(task.name()), hw.dup('c').data().asFloat());
+            head.put(Mlp.headBias(task.name()), hb.toFloatVector());
+            out.add(new TaskModel(task, s.train, s.test, head, toFloats(tuned), Optional.empty(), preAcc, ftAcc));
+        }
+        return new Zoo(config, data.origin(), toFloats(baseNd), out, Optional.empty());
+    }
+
+    /** A task's transformed train/test data under the configuration's per-class caps. */
+    static DataBundleSplit taskData(Task task, DataBundle data, ZooConfig config) {
+        boolean fashion = task.source() == Task.Source.FASHION;
+        Dataset train = (fashion ? data.fashionTrain() : data.digitsTrain())
+                .stratifiedSubset(config.trainPerClass(), config.seed());
+        Dataset test = (fashion ? data.fashionTest() : data.digitsTest())
+                .stratifiedSubset(config.testPerClass(), config.seed());
+        return new DataBundleSplit(task.apply(train), task.apply(test));
+    }
+
+    record DataBundleSplit(Dataset train, Dataset test) {
+    }
+
+    static INDArray inputs(Dataset d) {
+        return Nd4j.create(d.pixels(), new long[] {d.size(), Dataset.PIXELS}, 'c');
+    }
+
+    private static INDArray headW(TaskModel t) {
+        float[] w = t.head().get(Mlp.headWeight(t.task().name()));
+        return Nd4j.create(w, new long[] {Mlp.H2, w.length / Mlp.H2}, 'c');
+    }
+
+    private static INDArray headB(TaskModel t) {
+        return Nd4j.create(t.head().get(Mlp.headBias(t.task().name())));
+    }
+
+    static Map<String, INDArray> toNd(Map<String, float[]> trunk) {
+        Map<String, INDArray> m = new LinkedHashMap<>();
+        for (String n : TRUNK_TENSORS) {
+            float[] v = trunk.get(n);
+            long[] shape = TRUNK_SHAPES.get(n);
+            long size = shape.length == 1 ? shape[0] : shape[0] * shape[1];
+            if (v == null || v.length != size) {
+                throw new IllegalArgumentException("trunk tensor " + n + (v == null ? " is missing"
+                        : " has " + v.length + " values, expected " + size));
+            }
+            m.put(n, Nd4j.create(v, shape, 'c'));
+        }
+        return m;
+    }
+
+    private static Map<String, float[]> toFloats(Map<String, INDArray> m) {
+        Map<String, float[]> out = new LinkedHashMap<>();
+        m.forEach((k, v) -> out.put(k, v.dup('c').data().asFloat()));
+        return out;
+    }
+
+    @Override
+    public String toString() {
+        return "Zoo[" + tasks.size() + " tasks, data " + dataOrigin + "]";
+    }
+}
