@@ -1,0 +1,216 @@
+package org.fwmerge.examples.demo;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.function.Function;
+import org.fwmerge.FrankWolfeMerger;
+import org.fwmerge.Lmo;
+import org.fwmerge.MergeResult;
+import org.fwmerge.Merger;
+import org.fwmerge.Model;
+import org.fwmerge.ModelPool;
+import org.fwmerge.Objective;
+import org.fwmerge.SoftOptions;
+import org.fwmerge.examples.zoo.ProgressListener;
+import org.fwmerge.examples.zoo.Zoo;
+import org.fwmerge.examples.zoo.ZooConfig;
+import org.fwmerge.tensor.TensorBackend;
+import org.fwmerge.tensor.TensorBackends;
+
+/**
+ * The end-to-end demo: a zoo of 20 really fine-tuned MLPs (Fashion-MNIST and MNIST digits tasks),
+ * merged with every method, in small-scale replicas of the paper's experiments (DESIGN §7):
+ * <ol>
+ * <li>merge all 20, evaluate on 4 tasks (paper Table 2);</li>
+ * <li>4 relevant + k irrelevant models (Table 3 left);</li>
+ * <li>(--full) 4…20 relevant models, evaluated on all tasks (Table 3 right);</li>
+ * <li>time of each method as the pool grows.</li>
+ * </ol>
+ * Writes {@code results.md} and PNG charts into the output directory.
+ */
+public final class Demo {
+
+    /** The 4 evaluation tasks of experiments 1 and 2 (large fine-tuning gains, both datasets). */
+    static final List<String> EVAL_TASKS = List.of("digits_rot180", "digits_perm", "fashion_vflip", "fashion_perm");
+    /** Calibration samples per task, as in the paper (~100). */
+    static final int CALIBRATION = 100;
+    static final long SEED = 1;
+
+    private final DemoConfig cfg;
+    private final PrintStream out;
+    private final TensorBackend backend = TensorBackends.get();
+    private Zoo zoo;
+    private final Map<String, Objective> labelled = new LinkedHashMap<>();
+    private final Map<String, Objective> unlabelled = new LinkedHashMap<>();
+
+    /** Demo settings. */
+    public record DemoConfig(boolean full, Optional<Path> dataDir, Path outDir, Path cacheDir, ZooConfig zoo,
+            List<Integer> irrelevantCounts) {
+        /** The default run (bundled data unless a directory is given). */
+        public static DemoConfig of(boolean full, Optional<Path> dataDir, Path outDir, Path cacheDir) {
+            return new DemoConfig(full, dataDir, outDir, cacheDir, ZooConfig.defaults().withDataDir(dataDir),
+                    full ? List.of(0, 2, 4, 6, 8, 10, 12, 14, 16) : List.of(0, 8, 16));
+        }
+    }
+
+    /** A named merging method built for a pool and an objective over the evaluation tasks. */
+    record Method(String name, boolean inShortRun, Function<Context, Merger> factory) {
+    }
+
+    /** What a method may use: the objectives over the evaluated tasks. */
+    record Context(Objective labelled, Objective unlabelled, TensorBackend backend) {
+    }
+
+    Demo(DemoConfig cfg, PrintStream out) {
+        this.cfg = Objects.requireNonNull(cfg, "cfg");
+        this.out = Objects.requireNonNull(out, "out");
+    }
+
+    /** The methods compared, in table order. */
+    static List<Method> methods() {
+        List<Method> m = new ArrayList<>(Baselines.methods());
+        m.add(new Method("FW-hard", true, c -> FrankWolfeMerger.builder().objective(c.labelled()).lmo(Lmo.layerWise())
+                .maxIterations(10).backend(c.backend()).build()));
+        m.add(new Method("FW-soft", true, c -> FrankWolfeMerger.builder().objective(c.labelled()).lmo(Lmo.layerWise())
+                .soft(SoftOptions.perTask()).maxIterations(5).backend(c.backend()).build()));
+        return m;
+    }
+
+    /**
+     * Runs the demo and writes the report.
+     *
+     * @return the path of the results file
+     */
+    public Path run() throws IOException {
+        long start = System.nanoTime();
+        Files.createDirectories(cfg.outDir());
+        out.println("[1/4] model zoo (cached in " + cfg.cacheDir() + ")");
+        zoo = Zoo.build(cfg.zoo(), cfg.cacheDir(), ProgressListener.line(System.err));
+        Report report = new Report(cfg, zoo);
+        List<String> taskNames = zoo.tasks().stream().map(t -> t.task().name()).toList();
+        List<Path> checkpoints = zoo.tasks().stream().map(t -> t.checkpoint().orElseThrow()).toList();
+        try (ModelPool all = ModelPool.open(zoo.baseCheckpoint().orElseThrow(), checkpoints)) {
+            out.println("[2/4] experiment 1: merge all " + all.size() + " models, evaluate on " + EVAL_TASKS);
+            Map<String, Map<String, Double>> table1 = new LinkedHashMap<>();
+            try (Model base = zoo.baseModel(backend)) {
+                table1.put("Pre-trained", accuracies(base, EVAL_TASKS));
+            }
+            Map<String, Double> individual = new LinkedHashMap<>();
+            for (String t : EVAL_TASKS) {
+                individual.put(t, zoo.task(t).finetunedAccuracy());
+            }
+            table1.put("Individual (upper bound)", individual);
+            Context ctx = context(EVAL_TASKS);
+            for (Method m : methods()) {
+                MergeResult r = timed(m, ctx, all, "all 20");
+                table1.put(m.name(), accuracies(r.model(), EVAL_TASKS));
+                if (m.name().startsWith("FW")) {
+                    report.trace(m.name(), r.iterations());
+                }
+                report.time(m.name(), all.size(), r.elapsed().toMillis());
+                r.model().close();
+            }
+            report.table1(table1);
+            printTable(table1);
+
+            out.println("[3/4] experiment 2: 4 relevant + k irrelevant models");
+            List<Integer> relevant = EVAL_TASKS.stream().map(taskNames::indexOf).toList();
+            List<Integer> irrelevant = new ArrayList<>();
+            for (int i = 0; i < taskNames.size(); i++) {
+                if (!relevant.contains(i)) {
+                    irrelevant.add(i);
+                }
+            }
+            Map<String, Map<Integer, Double>> table2 = new LinkedHashMap<>();
+            for (int k : cfg.irrelevantCounts()) {
+                List<Integer> idx = new ArrayList<>(relevant);
+                idx.addAll(irrelevant.subList(0, Math.min(k, irrelevant.size())));
+                ModelPool pool = all.subset(idx);
+                for (Method m : methods()) {
+                    if (!cfg.full() && !m.inShortRun()) {
+                        continue;
+                    }
+                    MergeResult r = timed(m, ctx, pool, "4 + " + k);
+                    table2.computeIfAbsent(m.name(), x -> new LinkedHashMap<>()).put(k, mean(accuracies(r.model(), EVAL_TASKS)));
+                    report.time(m.name(), pool.size(), r.elapsed().toMillis());
+                    r.model().close();
+                }
+            }
+            report.table2(table2);
+
+            if (cfg.full()) {
+                out.println("[3b/4] experiment 3: 4…20 relevant models, evaluated on all 20 tasks");
+                Context all20 = context(taskNames);
+                Map<String, Map<Integer, Double>> table3 = new LinkedHashMap<>();
+                for (int n = 4; n <= taskNames.size(); n += 4) {
+                    List<Integer> idx = new ArrayList<>();
+                    for (int i = 0; i < n; i++) {
+                        idx.add(i);
+                    }
+                    ModelPool pool = all.subset(idx);
+                    for (Method m : methods()) {
+                        MergeResult r = timed(m, all20, pool, n + " relevant");
+                        table3.computeIfAbsent(m.name(), x -> new LinkedHashMap<>()).put(n, mean(accuracies(r.model(), taskNames)));
+                        r.model().close();
+                    }
+                }
+                report.table3(table3);
+            }
+        }
+        out.println("[4/4] report");
+        Path results = report.write(zoo, (System.nanoTime() - start) / 1e9);
+        out.printf("done in %.0f s%n  results: %s%n  charts:  %s%n", (System.nanoTime() - start) / 1e9,
+                results.toAbsolutePath(), String.join(", ", report.charts().stream().map(p -> p.toAbsolutePath().toString()).toList()));
+        return results;
+    }
+
+    private MergeResult timed(Method m, Context ctx, ModelPool pool, String label) {
+        long t0 = System.nanoTime();
+        System.err.printf("\r  %-22s pool %-12s ...", m.name(), label);
+        MergeResult r = m.factory().apply(ctx).merge(pool);
+        System.err.printf("\r  %-22s pool %-12s %6.1f s%n", m.name(), label, (System.nanoTime() - t0) / 1e9);
+        return r;
+    }
+
+    /** Sum of per-task calibration losses (labelled and entropy), built once per task. */
+    private Context context(List<String> tasks) {
+        List<Objective> l = new ArrayList<>();
+        List<Objective> u = new ArrayList<>();
+        for (String t : tasks) {
+            l.add(labelled.computeIfAbsent(t, x -> zoo.calibrationObjective(x, CALIBRATION, SEED, false)));
+            u.add(unlabelled.computeIfAbsent(t, x -> zoo.calibrationObjective(x, CALIBRATION, SEED, true)));
+        }
+        return new Context(Objective.sum(l), Objective.sum(u), backend);
+    }
+
+    private Map<String, Double> accuracies(Model trunk, List<String> tasks) {
+        Map<String, Double> acc = new LinkedHashMap<>();
+        for (String t : tasks) {
+            acc.put(t, zoo.accuracy(trunk, t));
+        }
+        return acc;
+    }
+
+    static double mean(Map<String, Double> m) {
+        return m.values().stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
+    }
+
+    private void printTable(Map<String, Map<String, Double>> table) {
+        out.printf("  %-26s", "method");
+        EVAL_TASKS.forEach(t -> out.printf(" %14s", t));
+        out.printf(" %8s%n", "mean");
+        table.forEach((name, acc) -> {
+            out.printf("  %-26s", name);
+            EVAL_TASKS.forEach(t -> out.printf(" %14.3f", acc.get(t)));
+            out.printf(" %8.3f%n", mean(acc));
+        });
+    }
+}
