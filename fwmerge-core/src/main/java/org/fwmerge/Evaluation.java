@@ -15,6 +15,7 @@ import org.fwmerge.tensor.Tensor;
  */
 public record Evaluation(double loss, Map<String, Tensor> gradient) implements AutoCloseable {
 
+    /** Copies the gradient map (keeping its order); the tensors themselves are taken over, not copied. */
     public Evaluation {
         Objects.requireNonNull(gradient, "gradient");
         gradient = Collections.unmodifiableMap(new LinkedHashMap<>(gradient));

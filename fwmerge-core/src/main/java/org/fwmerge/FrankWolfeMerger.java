@@ -50,8 +50,10 @@ public final class FrankWolfeMerger implements Merger {
     private final InitialPoint initialPoint;
     private final IterationListener listener;
     private final TensorBackend backend;
+    private final boolean pairwise;
 
     private FrankWolfeMerger(Builder b) {
+        this.pairwise = b.pairwise;
         this.objective = b.objective;
         this.lmo = b.lmo == null ? Lmo.layerWise() : b.lmo;
         this.stepSize = b.stepSize == null ? StepSizeRule.lineSearch() : b.stepSize;
@@ -130,6 +132,10 @@ public final class FrankWolfeMerger implements Merger {
         return backend;
     }
 
+    boolean pairwise() {
+        return pairwise;
+    }
+
     /** The settings as strings (recorded in every result as provenance). */
     Map<String, String> configuration() {
         Map<String, String> c = new LinkedHashMap<>();
@@ -139,6 +145,7 @@ public final class FrankWolfeMerger implements Merger {
         if (soft == null) {
             c.put("stepSize", stepSize.toString());
             c.put("mergeFn", mergeFn.toString());
+            c.put("pairwise", Boolean.toString(pairwise));
         } else {
             c.put("soft", soft.toString());
         }
@@ -172,6 +179,7 @@ public final class FrankWolfeMerger implements Merger {
         private InitialPoint initialPoint;
         private IterationListener listener;
         private TensorBackend backend;
+        private boolean pairwise;
 
         private Builder() {
         }
@@ -207,6 +215,21 @@ public final class FrankWolfeMerger implements Merger {
         public Builder mergeFn(MergeFn fn) {
             once(this.mergeFn, "mergeFn");
             this.mergeFn = Objects.requireNonNull(fn, "fn");
+            return this;
+        }
+
+        /**
+         * FW-hard with pairwise steps (Lacoste-Julien &amp; Jaggi, NeurIPS 2015): each step moves weight
+         * γ·γ_max from the active vertex with the worst score to the LMO vertex (per block), where
+         * γ_max is that vertex's current weight, so x_{t+1} = x_t + γ·γ_max·(s_t − a_t). Vanilla FW
+         * converges sublinearly ("zig-zags") when the optimum lies on a face of the hull; pairwise
+         * steps converge linearly on such problems. Requires the convex-combination merge function.
+         */
+        public Builder pairwiseSteps() {
+            if (pairwise) {
+                throw new IllegalStateException("pairwiseSteps was already set");
+            }
+            this.pairwise = true;
             return this;
         }
 
@@ -290,6 +313,10 @@ public final class FrankWolfeMerger implements Merger {
             if (soft != null && (stepSize != null || mergeFn != null)) {
                 throw new IllegalStateException("FW-soft optimises coefficients instead of taking a step: "
                         + "stepSize and mergeFn apply only to FW-hard; remove them or remove soft(...)");
+            }
+            if (pairwise && (soft != null || (mergeFn != null && mergeFn != MergeFn.convexCombination()))) {
+                throw new IllegalStateException("pairwiseSteps() moves weight between vertices of the hull: it needs "
+                        + "FW-hard with MergeFn.convexCombination(), not " + (soft != null ? soft : mergeFn));
             }
             return new FrankWolfeMerger(this);
         }

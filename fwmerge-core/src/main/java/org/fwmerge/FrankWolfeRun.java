@@ -81,7 +81,18 @@ final class FrankWolfeRun {
                     reason = StopReason.CONVERGED;
                     break;
                 }
-                if (cfg.soft() == null) {
+                if (cfg.soft() == null && cfg.pairwise()) {
+                    int[] away = awayVertices(pass, hull, selection);
+                    double gamma = pairwiseStep(t, loss, gap, pass, x, vertices, layout, tensorIndex, selection, away,
+                            hull, scratch);
+                    record(trace, new IterationRecord(t, loss, gap, lists(selection), gamma, List.of(),
+                            System.nanoTime() - t0));
+                    if (gamma == 0) {
+                        lossOfX = loss;
+                        reason = StopReason.STALLED;
+                        break;
+                    }
+                } else if (cfg.soft() == null) {
                     double gamma = hardStep(t, loss, gap, pass, x, vertices, layout, tensorIndex, selection, scratch);
                     record(trace, new IterationRecord(t, loss, gap, lists(selection), gamma, List.of(),
                             System.nanoTime() - t0));
@@ -213,7 +224,102 @@ final class FrankWolfeRun {
         }
         double slope = fn == MergeFn.convexCombination() ? exactSlope : Double.NaN;
         double[] inScratch = {Double.NaN};
-        StepSizeRule.Context ctx = new StepSizeRule.Context() {
+        double gamma = cfg.stepSize().stepSize(context(t, loss, gap, slope, g -> {
+            fn.merge(x, s, g, scratch);
+            inScratch[0] = g;
+            return guard.loss(cfg.objective().loss(scratch), t);
+        }));
+        checkStep(gamma, t);
+        if (gamma != 0 && gamma != inScratch[0]) {
+            fn.merge(x, s, gamma, scratch);
+        }
+        return gamma;
+    }
+
+    /** Per block, the active vertex (weight > 0) with the largest ⟨g_b, θ_i,b⟩ (ties: lowest index). */
+    private static int[] awayVertices(LmoPass pass, double[][] hull, int[][] selection) {
+        int[] away = new int[hull.length];
+        for (int blk = 0; blk < hull.length; blk++) {
+            int a = -1;
+            for (int i = 0; i < hull[blk].length; i++) {
+                if (hull[blk][i] > 0 && (a < 0 || pass.innerProducts[i][blk] > pass.innerProducts[a][blk])) {
+                    a = i;
+                }
+            }
+            away[blk] = a;
+        }
+        return away;
+    }
+
+    /**
+     * x ← x + γ·γ_max·(s − a) per block, γ ∈ [0, 1] from the step rule, γ_max the smallest weight of an
+     * away vertex among blocks that move; updates the hull weights. Returns the actual step γ·γ_max.
+     */
+    private double pairwiseStep(int t, double loss, double gap, LmoPass pass, Model x, List<Checkpoint> vertices,
+            BlockLayout layout, Map<String, Integer> tensorIndex, int[][] selection, int[] away, double[][] hull,
+            Model scratch) {
+        int nb = layout.blockCount();
+        int[] to = new int[nb];
+        double maxStep = Double.POSITIVE_INFINITY;
+        double slope = 0;
+        for (int blk = 0; blk < nb; blk++) {
+            to[blk] = selection[blk][0];
+            if (to[blk] != away[blk]) {
+                maxStep = Math.min(maxStep, hull[blk][away[blk]]);
+                slope += pass.innerProducts[to[blk]][blk] - pass.innerProducts[away[blk]][blk];
+            }
+        }
+        if (maxStep == Double.POSITIVE_INFINITY) {
+            return 0;
+        }
+        Checkpoint s = new VertexCheckpoint(vertices, layout, to, tensorIndex);
+        Checkpoint a = new VertexCheckpoint(vertices, layout, away, tensorIndex);
+        TensorBackend b = backend;
+        List<String> names = layout.tensors();
+        double range = maxStep;
+        double scaledSlope = slope * range;
+        double[] inScratch = {Double.NaN};
+        java.util.function.DoubleConsumer form = gamma -> {
+            for (int p = 0; p < names.size(); p++) {
+                String name = names.get(p);
+                org.fwmerge.tensor.Tensor o = scratch.tensor(name);
+                b.copy(x.tensor(name), o);
+                int blk = layout.blockOf(p);
+                if (to[blk] != away[blk]) {
+                    try (org.fwmerge.tensor.Tensor st = s.load(name, b); org.fwmerge.tensor.Tensor at = a.load(name, b)) {
+                        b.axpy(gamma * range, st, o);
+                        b.axpy(-gamma * range, at, o);
+                    }
+                }
+            }
+            inScratch[0] = gamma;
+        };
+        double gamma = cfg.stepSize().stepSize(context(t, loss, gap, scaledSlope, g -> {
+            form.accept(g);
+            return guard.loss(cfg.objective().loss(scratch), t);
+        }));
+        checkStep(gamma, t);
+        if (gamma == 0) {
+            return 0;
+        }
+        if (gamma != inScratch[0]) {
+            form.accept(gamma);
+        }
+        for (int blk = 0; blk < nb; blk++) {
+            if (to[blk] != away[blk]) {
+                double moved = gamma * range;
+                hull[blk][to[blk]] += moved;
+                // A full step empties the away vertex exactly (a "drop step"), keeping the active set clean.
+                hull[blk][away[blk]] = gamma == 1 && hull[blk][away[blk]] == range ? 0
+                        : Math.max(0, hull[blk][away[blk]] - moved);
+            }
+        }
+        return gamma * range;
+    }
+
+    private StepSizeRule.Context context(int t, double loss, double gap, double slope,
+            java.util.function.DoubleUnaryOperator lossAt) {
+        return new StepSizeRule.Context() {
             @Override
             public int iteration() {
                 return t;
@@ -236,20 +342,16 @@ final class FrankWolfeRun {
 
             @Override
             public double lossAt(double gamma) {
-                fn.merge(x, s, gamma, scratch);
-                inScratch[0] = gamma;
-                return guard.loss(cfg.objective().loss(scratch), t);
+                return lossAt.applyAsDouble(gamma);
             }
         };
-        double gamma = cfg.stepSize().stepSize(ctx);
+    }
+
+    private void checkStep(double gamma, int t) {
         if (!(gamma >= 0 && gamma <= 1)) {
             throw new IllegalStateException("step-size rule " + cfg.stepSize() + " returned γ = " + gamma
                     + " at FW-hard iteration " + t + "; a step size must be finite and in [0, 1]");
         }
-        if (gamma != 0 && gamma != inScratch[0]) {
-            fn.merge(x, s, gamma, scratch);
-        }
-        return gamma;
     }
 
     private double[][] softStep(Model x, List<Checkpoint> vertices, BlockLayout layout, Map<String, Integer> tensorIndex,

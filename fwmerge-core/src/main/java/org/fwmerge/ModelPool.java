@@ -1,11 +1,18 @@
 package org.fwmerge;
 
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
 import org.fwmerge.io.Checkpoint;
+import org.fwmerge.io.CheckpointException;
 import org.fwmerge.io.CheckpointMismatchException;
+import org.fwmerge.io.Safetensors;
 import org.fwmerge.io.TensorInfo;
 
 /**
@@ -45,6 +52,79 @@ public final class ModelPool implements AutoCloseable {
             checkCompatible(base, c);
         }
         return new ModelPool(base, list);
+    }
+
+    /**
+     * Opens a base and candidates from disk and checks them against each other. Each path is a
+     * safetensors file or a checkpoint directory ({@link Safetensors#open}); a candidate directory
+     * holding {@code adapter_config.json} is a LoRA adapter, opened over the base
+     * ({@link Safetensors#openAdapter}). On failure everything opened so far is closed again.
+     *
+     * @throws CheckpointException         if a file is malformed; the message names that candidate
+     * @throws CheckpointMismatchException if a candidate's tensors or shapes differ from the base's
+     * @throws IllegalArgumentException    if {@code candidates} is empty
+     */
+    public static ModelPool open(Path base, List<Path> candidates) throws IOException {
+        Objects.requireNonNull(base, "base");
+        Objects.requireNonNull(candidates, "candidates");
+        if (candidates.isEmpty()) {
+            throw new IllegalArgumentException("a model pool needs at least one candidate besides the base " + base);
+        }
+        List<Checkpoint> opened = new ArrayList<>();
+        Checkpoint b = Safetensors.open(base);
+        try {
+            for (Path p : candidates) {
+                Objects.requireNonNull(p, "candidate path");
+                opened.add(openCandidate(b, p));
+            }
+            return of(b, opened);
+        } catch (IOException | RuntimeException e) {
+            opened.forEach(Checkpoint::close);
+            b.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Opens a base and, as candidates, the entries of {@code dir} whose names match {@code glob}
+     * (e.g. {@code "*.safetensors"} or {@code "task-*"}), sorted by name; the base itself is skipped
+     * if it matches. Entries are opened as in {@link #open(Path, List)}.
+     *
+     * @throws IllegalArgumentException if nothing matches
+     */
+    public static ModelPool open(Path base, Path dir, String glob) throws IOException {
+        Objects.requireNonNull(base, "base");
+        Objects.requireNonNull(dir, "dir");
+        Objects.requireNonNull(glob, "glob");
+        List<Path> found = new ArrayList<>();
+        Path baseReal = base.toRealPath();
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(dir, glob)) {
+            for (Path p : s) {
+                if (!p.toRealPath().equals(baseReal)) {
+                    found.add(p);
+                }
+            }
+        }
+        if (found.isEmpty()) {
+            throw new IllegalArgumentException("no candidate in " + dir + " matches \"" + glob + "\"");
+        }
+        found.sort(Comparator.comparing(p -> p.getFileName().toString()));
+        return open(base, found);
+    }
+
+    private static Checkpoint openCandidate(Checkpoint base, Path p) throws IOException {
+        try {
+            if (Files.isDirectory(p) && Files.exists(p.resolve("adapter_config.json"))) {
+                return Safetensors.openAdapter(base, p);
+            }
+            return Safetensors.open(p);
+        } catch (CheckpointException e) {
+            // Messages already name the file; say which candidate it was when that file is inside it.
+            if (e.getMessage() != null && e.getMessage().contains(p.toString())) {
+                throw e;
+            }
+            throw new CheckpointException("candidate " + p + ": " + e.getMessage(), e);
+        }
     }
 
     /** Checks that {@code candidate} has exactly the tensors and shapes of {@code base}. */

@@ -9,14 +9,14 @@ import org.fwmerge.internal.SumObjective;
  * the objective.
  *
  * <p>The point {@code x} holds exactly the tensors being merged (see
- * {@link FrankWolfeMerger.Builder#parameters}); an objective keeps any other weights (task heads,
+ * {@link FrankWolfeMerger.Builder#parameters(ParameterSelection)}); an objective keeps any other weights (task heads,
  * frozen parts) itself. Implementations must not modify {@code x}, must return a gradient tensor for
  * every tensor of {@code x} (same shape, same backend), and must be safe to call from several
  * threads. Non-finite values are caught by the merger, which stops with an exception naming the
  * iteration.
  *
  * <p>An objective that is a sum of per-task losses exposes them through {@link #terms()}; the
- * per-task soft LMO ({@link Lmo#perTask()}) uses each term's gradient to pick one checkpoint per task.
+ * per-task soft LMO ({@link SoftOptions#perTask()}) uses each term's gradient to pick one checkpoint per task.
  */
 public interface Objective {
 

@@ -44,7 +44,8 @@ public interface StepSizeRule {
      * minimiser of the quadratic through ℓ(0), ℓ'(0) and ℓ(1) is tried first and accepted if it gives
      * a sufficient decrease (exact for quadratic losses, and immune to float32 noise in ℓ, which limits
      * loss comparisons to about √ε); otherwise Brent's method searches [0, 1]. Returns γ = 0 when no
-     * trial beats ℓ(x_t), so the loss never increases.
+     * trial beats ℓ(x_t), so the loss never increases by more than float32 resolution (10⁻⁶ relative,
+     * accepted only when the interpolation predicts a decrease smaller than that).
      */
     static StepSizeRule lineSearch() {
         return lineSearch(DEFAULT_LINE_SEARCH_EVALUATIONS);

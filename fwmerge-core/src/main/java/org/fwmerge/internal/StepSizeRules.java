@@ -35,6 +35,9 @@ public final class StepSizeRules {
         return new Constant(gamma);
     }
 
+    /** Relative resolution of a loss computed from float32 weights (a few ulps of accumulated rounding). */
+    static final double LOSS_RESOLUTION = 1e-6;
+
     /** Brent on [0, 1] plus the end point γ = 1; never accepts a trial worse than ℓ(x_t). */
     record LineSearch(int maxEvaluations) implements StepSizeRule {
         @Override
@@ -57,7 +60,12 @@ public final class StepSizeRules {
                 double gq = curvature > 0 ? Math.min(1.0, -slope / (2 * curvature)) : 1.0;
                 double fq = gq == 1.0 ? f1 : tracked.value(gq);
                 // Sufficient decrease (a quarter of the linear prediction; a quadratic gives a half).
-                if (fq <= f0 + 0.25 * slope * gq) {
+                // Near the optimum the predicted decrease falls below what a float32 model's loss can
+                // resolve; there the model's step is trusted as long as the loss is equal within that
+                // resolution, instead of stalling on rounding noise.
+                double resolution = LOSS_RESOLUTION * Math.abs(f0);
+                boolean belowResolution = -0.5 * slope * gq <= resolution && fq <= f0 + resolution;
+                if (fq <= f0 + 0.25 * slope * gq || belowResolution) {
                     return gq;
                 }
             }

@@ -27,6 +27,18 @@ public final class TensorBackends {
 
     /** All backends found on the class path (the reference backend included), highest priority first. */
     public static List<TensorBackend> available() {
+        return Holder.ALL;
+    }
+
+    /**
+     * Loaded once per class loader: models check that tensors belong to the same backend instance,
+     * so every caller must see the same instances.
+     */
+    private static final class Holder {
+        static final List<TensorBackend> ALL = load();
+    }
+
+    private static List<TensorBackend> load() {
         List<TensorBackend> all = new ArrayList<>();
         all.add(reference());
         for (TensorBackend b : ServiceLoader.load(TensorBackend.class)) {

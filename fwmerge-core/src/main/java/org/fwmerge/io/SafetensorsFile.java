@@ -1,0 +1,435 @@
+package org.fwmerge.io;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.math.BigInteger;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+import org.fwmerge.tensor.Tensor;
+import org.fwmerge.tensor.TensorBackend;
+
+/**
+ * One safetensors file, opened read-only: the header is read and validated once at open, each
+ * tensor's bytes are memory-mapped (one mapping per tensor) only when {@link #load} asks.
+ *
+ * <p>Validation follows the reference implementation's checks in its order (see
+ * {@code docs/safetensors.md}); {@link #parse(String, byte[])} runs the same checks on bytes in
+ * memory, which is what the fuzz tests drive.
+ */
+final class SafetensorsFile implements Checkpoint {
+
+    /** The reference implementation's header limit: exactly this many bytes are allowed. */
+    static final long MAX_HEADER_BYTES = 100_000_000L;
+
+    /** Elements converted per {@code backend.set} call when widening F16/BF16/F64. */
+    private static final int CHUNK = 1 << 16;
+
+    /** One tensor's header entry; offsets count from the start of the data buffer. */
+    record Entry(TensorInfo info, long begin, long end) {
+        long byteSize() {
+            return end - begin;
+        }
+    }
+
+    /** A validated header: metadata, entries by name, and where the data buffer starts in the file. */
+    record Header(Map<String, String> metadata, Map<String, Entry> entries, long dataStart) {
+    }
+
+    /** Random access to the bytes being validated: a file channel or an array. */
+    private interface Source {
+        long size() throws IOException;
+
+        void read(long position, byte[] dst) throws IOException;
+    }
+
+    private final Path path;
+    private final String file;
+    private final Header header;
+    private final List<String> names;
+    private FileChannel channel;
+
+    private SafetensorsFile(Path path, FileChannel channel, Header header) {
+        this.path = path;
+        this.file = path.toString();
+        this.channel = channel;
+        this.header = header;
+        this.names = List.copyOf(header.entries().keySet());
+    }
+
+    /** Opens and validates {@code path}; the file is opened read-only and never written. */
+    static SafetensorsFile open(Path path) throws IOException {
+        Objects.requireNonNull(path, "path");
+        FileChannel ch = FileChannel.open(path, StandardOpenOption.READ);
+        try {
+            Header h = readHeader(path.toString(), new Source() {
+                @Override
+                public long size() throws IOException {
+                    return ch.size();
+                }
+
+                @Override
+                public void read(long position, byte[] dst) throws IOException {
+                    ByteBuffer b = ByteBuffer.wrap(dst);
+                    while (b.hasRemaining()) {
+                        if (ch.read(b, position + b.position()) < 0) {
+                            throw new IOException(path + ": file shrank while being read");
+                        }
+                    }
+                }
+            });
+            return new SafetensorsFile(path, ch, h);
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Validates a whole safetensors file held in memory.
+     *
+     * @param file name used in messages
+     * @throws CheckpointException (a subtype) describing the first rule the bytes break
+     */
+    static Header parse(String file, byte[] bytes) throws CheckpointException {
+        try {
+            return readHeader(file, new Source() {
+                @Override
+                public long size() {
+                    return bytes.length;
+                }
+
+                @Override
+                public void read(long position, byte[] dst) {
+                    System.arraycopy(bytes, Math.toIntExact(position), dst, 0, dst.length);
+                }
+            });
+        } catch (CheckpointException e) {
+            throw e;
+        } catch (IOException e) {
+            throw new AssertionError("in-memory source cannot fail", e);
+        }
+    }
+
+    private static Header readHeader(String file, Source src) throws IOException {
+        long size = src.size();
+        // 1. The 8-byte length prefix must be there.
+        if (size < 8) {
+            throw new InvalidHeaderException(file + ": header too small: the file has " + size
+                    + " bytes, fewer than the 8-byte header length");
+        }
+        byte[] prefix = new byte[8];
+        src.read(0, prefix);
+        long n = ByteBuffer.wrap(prefix).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        // 2. Checked before anything of size n is allocated; n < 0 means it exceeds 2^63 as unsigned.
+        if (n < 0 || n > MAX_HEADER_BYTES) {
+            throw new HeaderTooLargeException(file + ": header length " + Long.toUnsignedString(n)
+                    + " exceeds the limit of " + MAX_HEADER_BYTES + " bytes");
+        }
+        // 3. No overflow possible: n ≤ 1e8.
+        if (8 + n > size) {
+            throw new InvalidHeaderException(file + ": invalid header length " + n + ": the file has only "
+                    + size + " bytes");
+        }
+        byte[] raw = new byte[(int) n];
+        src.read(8, raw);
+        // 4 and 5.
+        Object root;
+        try {
+            root = StrictJson.parse(StrictJson.decodeUtf8(raw));
+        } catch (StrictJson.SyntaxException e) {
+            throw new InvalidHeaderException(file + ": invalid header JSON: " + e.getMessage(), e);
+        }
+        if (!(root instanceof Map<?, ?> top)) {
+            throw new InvalidHeaderException(file + ": invalid header: the root is " + kind(root) + ", not an object");
+        }
+        Map<String, String> metadata = Map.of();
+        List<Entry> entries = new ArrayList<>();
+        for (Map.Entry<?, ?> e : top.entrySet()) {
+            String key = (String) e.getKey();
+            if (key.equals("__metadata__")) {
+                metadata = metadata(file, e.getValue());
+            } else {
+                entries.add(entry(file, key, e.getValue()));
+            }
+        }
+        // 6. Walk by (begin, end): contiguous, no gaps, no overlaps, sizes matching shape × dtype.
+        List<Entry> byOffset = new ArrayList<>(entries);
+        byOffset.sort(Comparator.comparingLong(Entry::begin).thenComparingLong(Entry::end)
+                .thenComparing(x -> x.info().name()));
+        long running = 0;
+        for (Entry x : byOffset) {
+            String t = x.info().name();
+            if (x.begin() != running || x.end() < x.begin()) {
+                throw new InvalidOffsetException(file + ": tensor '" + t + "': invalid data_offsets [" + x.begin()
+                        + ", " + x.end() + "]: expected to begin at " + running
+                        + (x.begin() < running ? " (overlaps the previous tensor)"
+                                : x.begin() > running ? " (gap after the previous tensor)" : " (end before begin)"));
+            }
+            running = x.end();
+            long[] shape = x.info().shape();
+            long bits;
+            try {
+                long count = 1;
+                for (long d : shape) {
+                    count = Math.multiplyExact(count, d);
+                }
+                bits = Math.multiplyExact(count, (long) x.info().dtype().bits());
+            } catch (ArithmeticException ex) {
+                throw new InvalidTensorInfoException(file + ": tensor '" + t + "': shape " + Arrays.toString(shape)
+                        + " of " + x.info().dtype() + " overflows 64 bits", ex);
+            }
+            if (bits % 8 != 0) {
+                throw new InvalidTensorInfoException(file + ": tensor '" + t + "': shape " + Arrays.toString(shape)
+                        + " of " + x.info().dtype() + " is " + bits + " bits, not a whole number of bytes");
+            }
+            if (x.byteSize() != bits / 8) {
+                throw new InvalidTensorInfoException(file + ": tensor '" + t + "': data_offsets [" + x.begin() + ", "
+                        + x.end() + "] hold " + x.byteSize() + " bytes but shape " + Arrays.toString(shape) + " of "
+                        + x.info().dtype() + " needs " + bits / 8);
+            }
+        }
+        // 7. The buffer must end exactly where the last tensor does (no truncation, no trailing bytes).
+        if (running + 8 + n != size) {
+            throw new IncompleteBufferException(file + ": data buffer is " + (size - 8 - n) + " bytes but the header"
+                    + " describes " + running + (size - 8 - n < running ? " (file truncated)" : " (trailing bytes)"));
+        }
+        TreeMap<String, Entry> byName = new TreeMap<>();
+        for (Entry x : entries) {
+            byName.put(x.info().name(), x);
+        }
+        return new Header(metadata, Collections.unmodifiableMap(byName), 8 + n);
+    }
+
+    private static Map<String, String> metadata(String file, Object v) throws InvalidHeaderException {
+        if (v == StrictJson.NULL) {
+            return Map.of();
+        }
+        if (!(v instanceof Map<?, ?> m)) {
+            throw new InvalidHeaderException(file + ": __metadata__ is " + kind(v) + ", not an object of strings");
+        }
+        LinkedHashMap<String, String> out = new LinkedHashMap<>();
+        for (Map.Entry<?, ?> e : m.entrySet()) {
+            if (!(e.getValue() instanceof String s)) {
+                throw new InvalidHeaderException(file + ": __metadata__ value of key '" + e.getKey() + "' is "
+                        + kind(e.getValue()) + " " + e.getValue() + ", not a string");
+            }
+            out.put((String) e.getKey(), s);
+        }
+        return Collections.unmodifiableMap(out);
+    }
+
+    private static Entry entry(String file, String name, Object v) throws CheckpointException {
+        String where = file + ": tensor '" + name + "'";
+        if (!(v instanceof Map<?, ?> m)) {
+            throw new InvalidHeaderException(where + ": entry is " + kind(v) + ", not an object");
+        }
+        Object dt = m.get("dtype");
+        Object shape = m.get("shape");
+        Object offsets = m.get("data_offsets");
+        if (dt == null || shape == null || offsets == null) {
+            throw new InvalidHeaderException(where + ": missing field '"
+                    + (dt == null ? "dtype" : shape == null ? "shape" : "data_offsets") + "'");
+        }
+        if (!(dt instanceof String dts)) {
+            throw new InvalidHeaderException(where + ": dtype is " + kind(dt) + " " + dt + ", not a string");
+        }
+        DType dtype = DType.fromHeaderName(dts).orElseThrow(() -> new InvalidHeaderException(where
+                + ": unknown dtype \"" + dts + "\" (names are case-sensitive, e.g. F32, BF16)"));
+        if (!(shape instanceof List<?> dims)) {
+            throw new InvalidHeaderException(where + ": shape is " + kind(shape) + " " + shape + ", not an array");
+        }
+        long[] s = new long[dims.size()];
+        for (int i = 0; i < s.length; i++) {
+            BigInteger d = StrictJson.unsigned64(dims.get(i));
+            if (d == null) {
+                throw new InvalidHeaderException(where + ": shape dimension " + dims.get(i)
+                        + " is not an integer in [0, 2^64)");
+            }
+            if (d.bitLength() > 63) {
+                throw new InvalidTensorInfoException(where + ": shape dimension " + d + " overflows 64 bits");
+            }
+            s[i] = d.longValueExact();
+        }
+        if (!(offsets instanceof List<?> off) || off.size() != 2) {
+            throw new InvalidHeaderException(where + ": data_offsets " + offsets + " is not an array of two integers");
+        }
+        long[] be = new long[2];
+        for (int i = 0; i < 2; i++) {
+            BigInteger d = StrictJson.unsigned64(off.get(i));
+            if (d == null) {
+                throw new InvalidHeaderException(where + ": data_offsets value " + off.get(i)
+                        + " is not an integer in [0, 2^64)");
+            }
+            if (d.bitLength() > 63) {
+                throw new InvalidOffsetException(where + ": data_offsets value " + d + " is beyond any file size");
+            }
+            be[i] = d.longValueExact();
+        }
+        return new Entry(new TensorInfo(name, dtype, s), be[0], be[1]);
+    }
+
+    private static String kind(Object v) {
+        if (v instanceof Map) {
+            return "an object";
+        }
+        if (v instanceof List) {
+            return "an array";
+        }
+        if (v instanceof String) {
+            return "a string";
+        }
+        if (v instanceof StrictJson.Num) {
+            return "a number";
+        }
+        if (v instanceof Boolean) {
+            return "a boolean";
+        }
+        return "null";
+    }
+
+    /** The validated header (metadata, entries, data start). */
+    Header header() {
+        return header;
+    }
+
+    /** The file this checkpoint reads. */
+    Path path() {
+        return path;
+    }
+
+    @Override
+    public String source() {
+        return file;
+    }
+
+    @Override
+    public List<String> names() {
+        return names;
+    }
+
+    @Override
+    public TensorInfo info(String name) {
+        return entry(name).info();
+    }
+
+    @Override
+    public boolean contains(String name) {
+        return header.entries().containsKey(name);
+    }
+
+    private Entry entry(String name) {
+        Objects.requireNonNull(name, "name");
+        Entry e = header.entries().get(name);
+        if (e == null) {
+            throw new IllegalArgumentException(file + " has no tensor '" + name + "'");
+        }
+        return e;
+    }
+
+    @Override
+    public Tensor load(String name, TensorBackend backend) {
+        Objects.requireNonNull(backend, "backend");
+        Entry e = entry(name);
+        DType dtype = e.info().dtype();
+        if (!dtype.isMergeable()) {
+            throw new UncheckedIOException(new CheckpointException(file + ": tensor '" + name + "' has dtype " + dtype
+                    + ", which cannot be merged (only F32, F64, F16 and BF16 are read as float32)"));
+        }
+        if (e.byteSize() > Integer.MAX_VALUE) {
+            throw new UncheckedIOException(new CheckpointException(file + ": tensor '" + name + "' is " + e.byteSize()
+                    + " bytes; a single tensor over 2 GiB cannot be memory-mapped for loading"));
+        }
+        ByteBuffer bytes;
+        try {
+            bytes = map(e);
+        } catch (IOException ex) {
+            throw new UncheckedIOException(file + ": reading tensor '" + name + "' failed: " + ex.getMessage(), ex);
+        }
+        long[] shape = e.info().shape();
+        if (dtype == DType.F32) {
+            // Zero-copy for backends that alias: the slice is the mapped file region itself.
+            return backend.readOnlyFloats(bytes, shape);
+        }
+        return widen(bytes, dtype, shape, backend);
+    }
+
+    private ByteBuffer map(Entry e) throws IOException {
+        FileChannel ch;
+        synchronized (this) {
+            ch = channel;
+        }
+        if (ch == null) {
+            throw new IllegalStateException("checkpoint " + file + " is closed");
+        }
+        MappedByteBuffer m = ch.map(FileChannel.MapMode.READ_ONLY, header.dataStart() + e.begin(), e.byteSize());
+        return m.order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /** Converts F16/BF16/F64 to float32 chunk by chunk into a new tensor and returns a read-only view of it. */
+    private static Tensor widen(ByteBuffer bytes, DType dtype, long[] shape, TensorBackend backend) {
+        Tensor out = backend.zeros(shape);
+        try {
+            long n = out.size();
+            float[] chunk = new float[(int) Math.min(n, CHUNK)];
+            for (long off = 0; off < n; off += chunk.length) {
+                int len = (int) Math.min(chunk.length, n - off);
+                for (int i = 0; i < len; i++) {
+                    int at = (int) (off + i);
+                    switch (dtype) {
+                        case F16 -> chunk[i] = HalfFloats.halfToFloat(bytes.getShort(at * 2));
+                        case BF16 -> chunk[i] = HalfFloats.bfloat16ToFloat(bytes.getShort(at * 2));
+                        case F64 -> chunk[i] = (float) bytes.getDouble(at * 8);
+                        default -> throw new AssertionError(dtype);
+                    }
+                }
+                backend.set(out, off, chunk, 0, len);
+            }
+        } catch (RuntimeException ex) {
+            out.close();
+            throw ex;
+        }
+        // The view aliases out's storage, so out must stay open: closing it would free the view's data.
+        // The SPI has no ownership transfer; the storage is released when both become unreachable.
+        return backend.readOnlyView(out);
+    }
+
+    @Override
+    public Map<String, String> metadata() {
+        return header.metadata();
+    }
+
+    /** Closes the file channel; mapped tensors already loaded stay readable until collected. */
+    @Override
+    public void close() {
+        FileChannel ch;
+        synchronized (this) {
+            ch = channel;
+            channel = null;
+        }
+        if (ch != null) {
+            try {
+                ch.close();
+            } catch (IOException e) {
+                throw new UncheckedIOException(file + ": closing failed", e);
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "SafetensorsFile[" + file + ", " + names.size() + " tensors]";
+    }
+}

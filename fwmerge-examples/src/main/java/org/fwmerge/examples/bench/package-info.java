@@ -1,0 +1,2 @@
+/** Benchmark programs that print their figures (never timed unit tests). */
+package org.fwmerge.examples.bench;

@@ -1,0 +1,433 @@
+package org.fwmerge.nd4j;
+
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import org.fwmerge.Evaluation;
+import org.fwmerge.Model;
+import org.fwmerge.Objective;
+import org.fwmerge.tensor.Tensor;
+import org.fwmerge.tensor.TensorBackend;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.VariableType;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * An {@link Objective} whose loss and gradient come from a SameDiff graph evaluated on a calibration
+ * set, with gradients by SameDiff automatic differentiation.
+ *
+ * <p>The merged tensors of the point {@code x} are copied into graph variables named by a mapping
+ * (checkpoint tensor name → SameDiff variable name); every other variable of the graph (a task head,
+ * frozen layers) keeps the value it had when the objective was built. The loss, computed from the
+ * variable the user names as the logits (shape {@code [samples, classes]}), is one of
+ * <ul>
+ *   <li>{@linkplain Builder#crossEntropy(int[]) cross-entropy} with labels: the mean over samples of
+ *       −Σ_c y_c log softmax(z)_c (the paper's FW-soft objective on labelled calibration data), or</li>
+ *   <li>{@linkplain Builder#predictionEntropy() prediction entropy} on unlabelled inputs: the mean over
+ *       samples of −Σ_c p_c log p_c with p = softmax(z) (AdaMerging's objective, and the authors' code).</li>
+ * </ul>
+ * Both are computed in the graph's floating-point type; build the graph in DOUBLE for exact checks.
+ *
+ * <p>The builder copies the graph ({@link SameDiff#dup()}) and adds the loss to the copy, so the
+ * caller's graph is never modified and several objectives may share one graph. SameDiff is not
+ * thread-safe, so the objective <em>synchronizes</em>: calls from several threads are safe and run
+ * one at a time (each call already uses all cores through ND4J's own threading). The point {@code x}
+ * is only read. Gradients are returned as tensors of {@code x}'s backend: copies of the SameDiff
+ * arrays for the {@link Nd4jBackend}, float values copied into the backend otherwise.
+ */
+public final class SameDiffObjective implements Objective {
+
+    private static final String LOSS = "fwmerge_loss";
+    private static final String LABELS = "fwmerge_labels";
+
+    private final SameDiff sd;
+    private final Map<String, String> parameters;
+    private final String[] variables;
+    private final String input;
+    private final String logits;
+    private final Map<String, INDArray> placeholders;
+    private final int[] classes;
+    private final boolean entropy;
+    private final int samples;
+
+    private SameDiffObjective(SameDiff sd, Map<String, String> parameters, String input, String logits,
+            Map<String, INDArray> placeholders, int[] classes, boolean entropy, int samples) {
+        this.sd = sd;
+        this.parameters = parameters;
+        this.variables = parameters.values().toArray(new String[0]);
+        this.input = input;
+        this.logits = logits;
+        this.placeholders = placeholders;
+        this.classes = classes;
+        this.entropy = entropy;
+        this.samples = samples;
+    }
+
+    /** A builder; {@link Builder#graph}, at least one {@link Builder#parameter}, {@link Builder#input}, {@link Builder#logits} and one loss are required. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * The loss at {@code x}.
+     *
+     * @throws IllegalArgumentException if the tensors of {@code x} do not match the mapped variables
+     *                                  (names, shapes)
+     */
+    @Override
+    public double loss(Model x) {
+        Objects.requireNonNull(x, "x");
+        synchronized (sd) {
+            assign(x);
+            return sd.output(placeholders, LOSS).get(LOSS).getDouble(0);
+        }
+    }
+
+    /**
+     * The loss at {@code x} and its gradient with respect to every tensor of {@code x}, as tensors of
+     * {@code x}'s backend that the caller owns.
+     *
+     * @throws IllegalArgumentException if the tensors of {@code x} do not match the mapped variables
+     */
+    @Override
+    public Evaluation evaluate(Model x) {
+        Objects.requireNonNull(x, "x");
+        TensorBackend backend = x.backend();
+        Map<String, Tensor> gradient = new LinkedHashMap<>();
+        double loss;
+        synchronized (sd) {
+            assign(x);
+            loss = sd.output(placeholders, LOSS).get(LOSS).getDouble(0);
+            Map<String, INDArray> grads = sd.calculateGradients(placeholders, variables);
+            try {
+                for (String name : x.names()) {
+                    INDArray g = grads.get(parameters.get(name));
+                    if (g == null) {
+                        throw new IllegalStateException("SameDiff returned no gradient for variable '"
+                                + parameters.get(name) + "' (is it connected to the logits?)");
+                    }
+                    gradient.put(name, toTensor(g, backend, x.tensor(name).shape()));
+                }
+            } catch (RuntimeException e) {
+                gradient.values().forEach(Tensor::close);
+                throw e;
+            }
+        }
+        return new Evaluation(loss, gradient);
+    }
+
+    /**
+     * The fraction of calibration samples whose arg-max logit is the true class, at {@code x}
+     * (ties go to the lowest class index).
+     *
+     * @throws IllegalStateException if the objective has no labels (prediction entropy)
+     */
+    public double accuracy(Model x) {
+        Objects.requireNonNull(x, "x");
+        if (classes == null) {
+            throw new IllegalStateException("accuracy needs labels; this objective uses prediction entropy");
+        }
+        INDArray z;
+        synchronized (sd) {
+            assign(x);
+            z = sd.output(placeholders, logits).get(logits).castTo(DataType.DOUBLE);
+        }
+        int correct = 0;
+        for (int i = 0; i < samples; i++) {
+            int best = 0;
+            for (int c = 1; c < z.columns(); c++) {
+                if (z.getDouble(i, c) > z.getDouble(i, best)) {
+                    best = c;
+                }
+            }
+            if (best == classes[i]) {
+                correct++;
+            }
+        }
+        return (double) correct / samples;
+    }
+
+    /** The mapping checkpoint tensor name → SameDiff variable name (unmodifiable, in insertion order). */
+    public Map<String, String> parameters() {
+        return parameters;
+    }
+
+    @Override
+    public String toString() {
+        return "SameDiffObjective[" + (entropy ? "prediction entropy" : "cross-entropy") + " on " + samples
+                + " samples, input '" + input + "', logits '" + logits + "', parameters " + parameters + "]";
+    }
+
+    /** Copies x's tensors into the mapped variables. Called with the graph's lock held. */
+    private void assign(Model x) {
+        Set<String> names = new HashSet<>(x.names());
+        if (!names.equals(parameters.keySet())) {
+            throw new IllegalArgumentException("the point has tensors " + x.names()
+                    + " but the objective maps " + parameters.keySet());
+        }
+        for (Map.Entry<String, String> e : parameters.entrySet()) {
+            Tensor t = x.tensor(e.getKey());
+            INDArray target = sd.getArrForVarName(e.getValue());
+            if (!Arrays.equals(target.shape(), t.shape())) {
+                throw new IllegalArgumentException("tensor '" + e.getKey() + "' has shape " + Arrays.toString(t.shape())
+                        + " but variable '" + e.getValue() + "' has shape " + Arrays.toString(target.shape()));
+            }
+            if (t instanceof Nd4jTensor) {
+                target.assign(Nd4jBackend.array(t)); // reads only; casts to the variable's type
+            } else {
+                INDArray values = Nd4j.createFromArray(t.backend().toFloats(t));
+                target.assign(values.reshape(target.shape()));
+                values.close();
+            }
+        }
+    }
+
+    private static Tensor toTensor(INDArray g, TensorBackend backend, long[] shape) {
+        // A private FLOAT copy: SameDiff may reuse its gradient arrays on the next call.
+        INDArray copy = g.dataType() == DataType.FLOAT ? g.dup('c') : g.castTo(DataType.FLOAT);
+        if (copy == g) {
+            copy = g.dup('c');
+        }
+        INDArray shaped = copy.reshape(shape);
+        if (backend instanceof Nd4jBackend nd) {
+            return nd.wrap(shaped == copy ? copy : shaped.dup('c'));
+        }
+        try {
+            return backend.fromFloats(copy.data().asFloat(), shape);
+        } finally {
+            copy.close();
+        }
+    }
+
+    /**
+     * Builds a {@link SameDiffObjective}. Setters check their argument at once; setting a property
+     * twice is an {@link IllegalStateException}; {@link #build()} validates the whole configuration
+     * against the graph (names exist, shapes and labels fit) by running it once. The builder may be
+     * reused; each objective built gets its own copy of the graph.
+     */
+    public static final class Builder {
+        private SameDiff graph;
+        private final Map<String, String> parameters = new LinkedHashMap<>();
+        private String input;
+        private INDArray inputs;
+        private String logits;
+        private int[] classes;
+        private boolean entropy;
+
+        private Builder() {
+        }
+
+        /**
+         * The SameDiff graph mapping the input placeholder to the logits. It is copied by
+         * {@link #build()}; later changes to it do not affect built objectives.
+         */
+        public Builder graph(SameDiff graph) {
+            Objects.requireNonNull(graph, "graph");
+            if (this.graph != null) {
+                throw new IllegalStateException("graph was already set");
+            }
+            this.graph = graph;
+            return this;
+        }
+
+        /**
+         * Maps a merged checkpoint tensor to the graph variable that receives it.
+         *
+         * @param tensorName   name of the tensor in the point being merged
+         * @param variableName name of a trainable SameDiff variable of the same shape
+         */
+        public Builder parameter(String tensorName, String variableName) {
+            Objects.requireNonNull(tensorName, "tensorName");
+            Objects.requireNonNull(variableName, "variableName");
+            if (parameters.containsKey(tensorName)) {
+                throw new IllegalStateException("tensor '" + tensorName + "' is already mapped to '"
+                        + parameters.get(tensorName) + "'");
+            }
+            if (parameters.containsValue(variableName)) {
+                throw new IllegalArgumentException("variable '" + variableName + "' is already mapped");
+            }
+            parameters.put(tensorName, variableName);
+            return this;
+        }
+
+        /** Maps several tensors at once; see {@link #parameter(String, String)}. */
+        public Builder parameters(Map<String, String> tensorToVariable) {
+            Objects.requireNonNull(tensorToVariable, "tensorToVariable").forEach(this::parameter);
+            return this;
+        }
+
+        /**
+         * The input placeholder and the calibration inputs fed to it (first dimension: samples).
+         * The inputs are copied, converted to the placeholder's type.
+         */
+        public Builder input(String placeholderName, INDArray calibrationInputs) {
+            Objects.requireNonNull(placeholderName, "placeholderName");
+            Objects.requireNonNull(calibrationInputs, "calibrationInputs");
+            if (input != null) {
+                throw new IllegalStateException("input was already set");
+            }
+            if (calibrationInputs.rank() < 1 || calibrationInputs.size(0) < 1) {
+                throw new IllegalArgumentException("calibration inputs need at least one sample, shape "
+                        + Arrays.toString(calibrationInputs.shape()));
+            }
+            this.input = placeholderName;
+            this.inputs = calibrationInputs.dup();
+            return this;
+        }
+
+        /** The graph variable holding the logits, shape {@code [samples, classes]}. */
+        public Builder logits(String variableName) {
+            Objects.requireNonNull(variableName, "variableName");
+            if (logits != null) {
+                throw new IllegalStateException("logits was already set");
+            }
+            this.logits = variableName;
+            return this;
+        }
+
+        /**
+         * Cross-entropy loss with one class label per calibration sample.
+         *
+         * @param labels class indices in {@code [0, classes)}, one per sample
+         */
+        public Builder crossEntropy(int[] labels) {
+            Objects.requireNonNull(labels, "labels");
+            checkNoLoss();
+            for (int i = 0; i < labels.length; i++) {
+                if (labels[i] < 0) {
+                    throw new IllegalArgumentException("label " + labels[i] + " of sample " + i + " is negative");
+                }
+            }
+            this.classes = labels.clone();
+            return this;
+        }
+
+        /**
+         * Cross-entropy loss with one-hot labels.
+         *
+         * @param oneHot {@code [samples, classes]} with exactly one 1 per row, zeros elsewhere
+         */
+        public Builder crossEntropy(INDArray oneHot) {
+            Objects.requireNonNull(oneHot, "oneHot");
+            if (oneHot.rank() != 2) {
+                throw new IllegalArgumentException("one-hot labels must be [samples, classes], got shape "
+                        + Arrays.toString(oneHot.shape()));
+            }
+            int[] labels = new int[oneHot.rows()];
+            for (int i = 0; i < labels.length; i++) {
+                int hot = -1;
+                for (int c = 0; c < oneHot.columns(); c++) {
+                    double v = oneHot.getDouble(i, c);
+                    if (v == 1.0 && hot < 0) {
+                        hot = c;
+                    } else if (v != 0.0) {
+                        throw new IllegalArgumentException("row " + i + " of the one-hot labels is not one-hot: "
+                                + oneHot.getRow(i));
+                    }
+                }
+                if (hot < 0) {
+                    throw new IllegalArgumentException("row " + i + " of the one-hot labels has no 1");
+                }
+                labels[i] = hot;
+            }
+            return crossEntropy(labels);
+        }
+
+        /** Prediction-entropy loss on the (unlabelled) calibration inputs. */
+        public Builder predictionEntropy() {
+            checkNoLoss();
+            this.entropy = true;
+            return this;
+        }
+
+        private void checkNoLoss() {
+            if (classes != null || entropy) {
+                throw new IllegalStateException("the loss was already chosen");
+            }
+        }
+
+        /**
+         * The objective. Runs the graph once to check the logits' shape against the labels.
+         *
+         * @throws IllegalStateException    if a required property is missing
+         * @throws IllegalArgumentException if a name is not in the graph, a mapped variable is not a
+         *                                  trainable variable, or the labels do not fit the logits
+         */
+        public SameDiffObjective build() {
+            if (graph == null || input == null || logits == null || parameters.isEmpty()) {
+                throw new IllegalStateException("graph, input, logits and at least one parameter are required");
+            }
+            if (classes == null && !entropy) {
+                throw new IllegalStateException("choose a loss: crossEntropy(labels) or predictionEntropy()");
+            }
+            SameDiff sd = graph.dup();
+            requireVariable(sd, input, VariableType.PLACEHOLDER);
+            requireVariable(sd, logits, null);
+            for (Map.Entry<String, String> e : parameters.entrySet()) {
+                requireVariable(sd, e.getValue(), VariableType.VARIABLE);
+            }
+            if (sd.hasVariable(LOSS) || sd.hasVariable(LABELS)) {
+                throw new IllegalArgumentException("the graph already has a variable named '" + LOSS + "' or '"
+                        + LABELS + "', reserved for the objective");
+            }
+            int n = (int) inputs.size(0);
+            Map<String, INDArray> ph = new LinkedHashMap<>();
+            ph.put(input, inputs.castTo(sd.getVariable(input).dataType()));
+            INDArray z = sd.output(ph, logits).get(logits);
+            if (z.rank() != 2 || z.size(0) != n) {
+                throw new IllegalArgumentException("logits '" + logits + "' must be [samples=" + n
+                        + ", classes], got shape " + Arrays.toString(z.shape()));
+            }
+            int k = (int) z.size(1);
+            DataType type = z.dataType();
+            SDVariable zv = sd.getVariable(logits);
+            // log-softmax written out: ND4J 1.0.0-M2.1's LogSoftMax op with a dimension cannot be copied by
+            // createGradFunction ("Error setting property"). Subtracting the row maximum keeps exp finite;
+            // its gradient contribution cancels (Σ_c ∂log p_c/∂max = 0).
+            SDVariable shifted = zv.sub(zv.max(true, 1));
+            SDVariable logP = shifted.sub(sd.math.log(sd.math.exp(shifted).sum(true, 1)));
+            SDVariable perSample;
+            if (entropy) {
+                perSample = sd.math.exp(logP).mul(logP).sum(1).neg();
+            } else {
+                if (classes.length != n) {
+                    throw new IllegalArgumentException(classes.length + " labels for " + n + " calibration samples");
+                }
+                INDArray oneHot = Nd4j.zeros(type, n, k);
+                for (int i = 0; i < n; i++) {
+                    if (classes[i] >= k) {
+                        throw new IllegalArgumentException("label " + classes[i] + " of sample " + i
+                                + " is not below the number of classes " + k);
+                    }
+                    oneHot.putScalar(i, classes[i], 1.0);
+                }
+                SDVariable y = sd.placeHolder(LABELS, type, -1, k);
+                ph.put(LABELS, oneHot);
+                perSample = y.mul(logP).sum(1).neg();
+            }
+            sd.math.mean(LOSS, perSample, 0);
+            sd.setLossVariables(LOSS);
+            // Build the gradient function now: doing it lazily from concurrent first calls fails.
+            sd.createGradFunction();
+            return new SameDiffObjective(sd, Collections.unmodifiableMap(new LinkedHashMap<>(parameters)), input,
+                    logits, Collections.unmodifiableMap(ph), classes == null ? null : classes.clone(), entropy, n);
+        }
+
+        private static void requireVariable(SameDiff sd, String name, VariableType type) {
+            if (!sd.hasVariable(name)) {
+                throw new IllegalArgumentException("the graph has no variable '" + name + "'");
+            }
+            VariableType actual = sd.getVariable(name).getVariableType();
+            if (type != null && actual != type) {
+                throw new IllegalArgumentException("'" + name + "' is a " + actual + ", expected a " + type);
+            }
+        }
+    }
+}

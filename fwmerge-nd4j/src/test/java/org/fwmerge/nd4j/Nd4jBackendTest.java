@@ -1,0 +1,111 @@
+package org.fwmerge.nd4j;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import org.fwmerge.tensor.Tensor;
+import org.fwmerge.tensor.TensorBackend;
+import org.fwmerge.tensor.TensorBackends;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/** ND4J-specific behaviour beyond the backend contract: discovery, zero-copy, interop helpers. */
+class Nd4jBackendTest {
+
+    private static final Nd4jBackend B = Nd4jBackendContractTest.BACKEND;
+
+    @Test
+    void serviceLoader_findsNd4jWithHighestPriority() {
+        TensorBackend first = TensorBackends.available().get(0);
+        assertEquals("nd4j", first.name());
+        assertEquals(100, first.priority());
+        assertTrue(first instanceof Nd4jBackend);
+        if (System.getProperty(TensorBackends.PROPERTY) == null) {
+            assertEquals("nd4j", TensorBackends.get().name());
+        }
+    }
+
+    @Test
+    void readOnlyFloats_directBuffer_isZeroCopy() {
+        ByteBuffer buf = ByteBuffer.allocateDirect(4 * 8).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < 8; i++) {
+            buf.putFloat(4 * i, i);
+        }
+        buf.position(8); // elements 2..7
+        try (Tensor t = B.readOnlyFloats(buf, 6)) {
+            assertArrayEquals(new float[] {2, 3, 4, 5, 6, 7}, B.toFloats(t));
+            buf.putFloat(12, 30f); // element 3, written after the tensor was made
+            assertArrayEquals(new float[] {2, 30, 4, 5, 6, 7}, B.toFloats(t), "the tensor aliases the buffer");
+        }
+    }
+
+    @Test
+    void readOnlyFloats_heapBuffer_isCopied() {
+        ByteBuffer buf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putFloat(0, 1f).putFloat(4, 2f);
+        try (Tensor t = B.readOnlyFloats(buf, 2)) {
+            buf.putFloat(0, 10f);
+            assertArrayEquals(new float[] {1, 2}, B.toFloats(t));
+        }
+    }
+
+    @Test
+    void array_hasTensorShapeAndSharesStorage() {
+        try (Tensor t = B.fromFloats(new float[] {1, 2, 3, 4, 5, 6}, 2, 3)) {
+            INDArray a = Nd4jBackend.array(t);
+            assertArrayEquals(new long[] {2, 3}, a.shape());
+            assertEquals(DataType.FLOAT, a.dataType());
+            assertEquals(6f, a.getFloat(1, 2), 0f);
+            a.putScalar(0, 1, 20f);
+            assertArrayEquals(new float[] {1, 20, 3, 4, 5, 6}, B.toFloats(t));
+        }
+    }
+
+    @Test
+    void array_scalarTensor_isRankZero() {
+        try (Tensor t = B.fromFloats(new float[] {4.5f})) {
+            INDArray a = Nd4jBackend.array(t);
+            assertEquals(0, a.rank());
+            assertEquals(4.5f, a.getFloat(0), 0f);
+        }
+    }
+
+    @Test
+    void array_foreignTensor_throws() {
+        try (Tensor t = TensorBackends.reference().zeros(2)) {
+            assertThrows(IllegalArgumentException.class, () -> Nd4jBackend.array(t));
+        }
+    }
+
+    @Test
+    void wrap_floatArray_takesItWithoutCopy() {
+        INDArray a = Nd4j.createFromArray(new float[][] {{1, 2}, {3, 4}});
+        try (Tensor t = B.wrap(a)) {
+            assertSame(B, t.backend());
+            assertFalse(t.isReadOnly());
+            assertArrayEquals(new long[] {2, 2}, t.shape());
+            a.putScalar(1, 1, 40f);
+            assertArrayEquals(new float[] {1, 2, 3, 40}, B.toFloats(t));
+        }
+        assertTrue(a.wasClosed(), "closing the tensor closes the array it took");
+    }
+
+    @Test
+    void wrap_doubleArrayOrView_copiesAsFloat() {
+        INDArray d = Nd4j.createFromArray(new double[][] {{1.5, 2}, {3, 4}});
+        INDArray column = d.getColumn(1); // a strided view
+        try (Tensor t = B.wrap(d); Tensor c = B.wrap(column)) {
+            d.putScalar(0, 0, 100.0);
+            assertArrayEquals(new float[] {1.5f, 2, 3, 4}, B.toFloats(t));
+            assertArrayEquals(new float[] {2, 4}, B.toFloats(c));
+        }
+        assertFalse(d.wasClosed());
+    }
+}
