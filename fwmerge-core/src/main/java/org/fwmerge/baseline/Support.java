@@ -1,0 +1,98 @@
+package org.fwmerge.baseline;
+
+import java.io.UncheckedIOException;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.fwmerge.Model;
+import org.fwmerge.ModelPool;
+import org.fwmerge.ParameterSelection;
+import org.fwmerge.io.Checkpoint;
+import org.fwmerge.io.CheckpointException;
+import org.fwmerge.io.TensorInfo;
+import org.fwmerge.tensor.Tensor;
+import org.fwmerge.tensor.TensorBackend;
+
+/** Shared plumbing of the baselines: tensor selection, output allocation, provenance, chunked loops. */
+final class Support {
+
+    /** Elements moved per bulk get/set: large enough to amortise a backend call, small enough for the cache. */
+    static final int CHUNK = 1 << 16;
+
+    private Support() {
+    }
+
+    /** The selected tensor names of the pool, checked to be mergeable in the base and every candidate. */
+    static List<String> names(ModelPool pool, ParameterSelection parameters) {
+        Checkpoint base = pool.base();
+        List<String> names = parameters.select(base.names(), base.source());
+        requireMergeable(base, names);
+        for (Checkpoint c : pool.candidates()) {
+            requireMergeable(c, names);
+        }
+        return names;
+    }
+
+    private static void requireMergeable(Checkpoint c, List<String> names) {
+        for (String name : names) {
+            TensorInfo info = c.info(name);
+            if (!info.dtype().isMergeable()) {
+                throw new UncheckedIOException(new CheckpointException(c.source() + ": tensor '" + name + "' has dtype "
+                        + info.dtype() + ", which cannot be merged (F32, F64, F16, BF16 only); exclude it with parameters(...)"));
+            }
+        }
+    }
+
+    /** A writable model of zeros with the base's shapes for {@code names}; nothing is loaded. */
+    static Model zeros(ModelPool pool, List<String> names, TensorBackend backend, String source) {
+        Map<String, Tensor> t = new LinkedHashMap<>();
+        try {
+            for (String name : names) {
+                t.put(name, backend.zeros(pool.base().info(name).shape()));
+            }
+        } catch (RuntimeException e) {
+            t.values().forEach(Tensor::close);
+            throw e;
+        }
+        return Model.of(source, backend, t);
+    }
+
+    /** The method's settings plus the pool's sources, as recorded in a result. */
+    static Map<String, String> provenance(Map<String, String> settings, ModelPool pool) {
+        Map<String, String> c = new LinkedHashMap<>(settings);
+        c.put("base", pool.base().source());
+        for (int i = 0; i < pool.size(); i++) {
+            c.put("candidate." + (i + 1), pool.candidates().get(i).source());
+        }
+        return c;
+    }
+
+    static Duration since(long startNanos) {
+        return Duration.ofNanos(System.nanoTime() - startNanos);
+    }
+
+    /** Writes zeros into every element of {@code t}, chunk by chunk (safe even if it held non-finite values). */
+    static void fillZero(TensorBackend b, Tensor t) {
+        float[] zero = new float[(int) Math.min(CHUNK, Math.max(1, t.size()))];
+        for (long off = 0; off < t.size(); off += zero.length) {
+            int len = (int) Math.min(zero.length, t.size() - off);
+            b.set(t, off, zero, 0, len);
+        }
+    }
+
+    /** Builder guard: a setting may be set once. */
+    static void once(Object current, String name) {
+        if (current != null) {
+            throw new IllegalStateException(name + " was already set to " + current);
+        }
+    }
+
+    /** @return {@code value} if finite, else IllegalArgumentException naming the setting */
+    static double finite(double value, String name) {
+        if (!Double.isFinite(value)) {
+            throw new IllegalArgumentException(name + " must be finite, got " + value);
+        }
+        return value;
+    }
+}

@@ -1,0 +1,176 @@
+package org.fwmerge.baseline;
+
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import org.fwmerge.MergeResult;
+import org.fwmerge.Merger;
+import org.fwmerge.Model;
+import org.fwmerge.ModelPool;
+import org.fwmerge.ParameterSelection;
+import org.fwmerge.StopReason;
+import org.fwmerge.tensor.Tensor;
+import org.fwmerge.tensor.TensorBackend;
+import org.fwmerge.tensor.TensorBackends;
+
+/**
+ * Weight averaging ("model soup"): θ = Σ_i w_i θ_i / Σ_i w_i over the candidates θ₁…θₙ (the base is
+ * not averaged in). Without {@linkplain Builder#weights weights}, w_i = 1 (the plain mean, FusionBench
+ * {@code simple_average}); with weights they are normalised by their sum unless
+ * {@link Builder#normalizeWeights normalizeWeights(false)} asks for Σ_i w_i θ_i as given (FusionBench
+ * {@code weighted_average}, whose default is {@code normalize: true}).
+ *
+ * <p>Memory: O(1) in the number of models — the output plus one streamed candidate tensor.
+ */
+public final class WeightAveraging implements Merger {
+
+    /** Whether given weights are normalised by their sum by default (FusionBench {@code normalize: true}). */
+    public static final boolean DEFAULT_NORMALIZE_WEIGHTS = true;
+
+    private final double[] weights; // null: uniform
+    private final boolean normalize;
+    private final ParameterSelection parameters;
+    private final TensorBackend backend;
+
+    private WeightAveraging(Builder b) {
+        this.weights = b.weights == null ? null : b.weights.clone();
+        this.normalize = b.normalize == null ? DEFAULT_NORMALIZE_WEIGHTS : b.normalize;
+        this.parameters = b.parameters == null ? ParameterSelection.all() : b.parameters;
+        this.backend = b.backend == null ? TensorBackends.get() : b.backend;
+    }
+
+    /** A builder with every setting at its default (uniform mean of all tensors). */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Averages the candidates.
+     *
+     * @throws IllegalArgumentException     if weights were given and their number differs from the pool size,
+     *                                      or the selection matches no tensor
+     * @throws java.io.UncheckedIOException if a checkpoint cannot be read
+     */
+    @Override
+    public MergeResult merge(ModelPool pool) {
+        Objects.requireNonNull(pool, "pool");
+        long start = System.nanoTime();
+        int n = pool.size();
+        if (weights != null && weights.length != n) {
+            throw new IllegalArgumentException(weights.length + " weights were given for a pool of " + n + " candidates");
+        }
+        double[] w = new double[n];
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
+            w[i] = weights == null ? 1 : weights[i];
+            sum += w[i];
+        }
+        double norm = weights == null || normalize ? sum : 1;
+        List<String> names = Support.names(pool, parameters);
+        Model out = Support.zeros(pool, names, backend, "weight-averaging");
+        try {
+            for (String name : names) {
+                Tensor o = out.tensor(name);
+                for (int i = 0; i < n; i++) {
+                    try (Tensor c = pool.candidates().get(i).load(name, backend)) {
+                        backend.axpy(w[i] / norm, c, o);
+                    }
+                }
+            }
+        } catch (RuntimeException e) {
+            out.close();
+            throw e;
+        }
+        return new MergeResult(out, "weight-averaging", StopReason.COMPLETED, List.of(), Double.NaN, List.of(), List.of(),
+                Support.provenance(configuration(), pool), null, Support.since(start));
+    }
+
+    private Map<String, String> configuration() {
+        Map<String, String> c = new LinkedHashMap<>();
+        c.put("method", "weight-averaging");
+        c.put("weights", weights == null ? "uniform" : Arrays.toString(weights));
+        c.put("normalizeWeights", Boolean.toString(weights == null || normalize));
+        c.put("parameters", parameters.toString());
+        c.put("backend", backend.name());
+        return c;
+    }
+
+    @Override
+    public String toString() {
+        return "WeightAveraging" + configuration();
+    }
+
+    /**
+     * Configures a {@link WeightAveraging}. Each setting is checked when set and may be set once
+     * ({@link IllegalStateException} otherwise); {@link #build()} leaves the builder unchanged. Not thread-safe.
+     */
+    public static final class Builder {
+        private double[] weights;
+        private Boolean normalize;
+        private ParameterSelection parameters;
+        private TensorBackend backend;
+
+        private Builder() {
+        }
+
+        /**
+         * One weight per candidate, in pool order (default: uniform).
+         *
+         * @throws IllegalArgumentException if empty or a weight is not finite
+         */
+        public Builder weights(double... weights) {
+            Objects.requireNonNull(weights, "weights");
+            if (this.weights != null) {
+                throw new IllegalStateException("weights was already set to " + Arrays.toString(this.weights));
+            }
+            if (weights.length == 0) {
+                throw new IllegalArgumentException("weights must not be empty");
+            }
+            for (int i = 0; i < weights.length; i++) {
+                if (!Double.isFinite(weights[i])) {
+                    throw new IllegalArgumentException("weight " + i + " must be finite, got " + weights[i]);
+                }
+            }
+            this.weights = weights.clone();
+            return this;
+        }
+
+        /** Whether given weights are divided by their sum (default {@value WeightAveraging#DEFAULT_NORMALIZE_WEIGHTS}). */
+        public Builder normalizeWeights(boolean normalize) {
+            if (this.normalize != null) {
+                throw new IllegalStateException("normalizeWeights was already set to " + this.normalize);
+            }
+            this.normalize = normalize;
+            return this;
+        }
+
+        /** Which tensors are merged (default all). */
+        public Builder parameters(ParameterSelection selection) {
+            Support.once(this.parameters, "parameters");
+            this.parameters = Objects.requireNonNull(selection, "selection");
+            return this;
+        }
+
+        /** The tensor backend (default {@link TensorBackends#get()}). */
+        public Builder backend(TensorBackend backend) {
+            Support.once(this.backend, "backend");
+            this.backend = Objects.requireNonNull(backend, "backend");
+            return this;
+        }
+
+        /**
+         * The configured merger.
+         *
+         * @throws IllegalStateException if normalised weights sum to zero
+         */
+        public WeightAveraging build() {
+            if (weights != null && (normalize == null || normalize) && Arrays.stream(weights).sum() == 0) {
+                throw new IllegalStateException("weights " + Arrays.toString(weights)
+                        + " sum to 0 and cannot be normalised; use normalizeWeights(false) or other weights");
+            }
+            return new WeightAveraging(this);
+        }
+    }
+}
