@@ -39,7 +39,7 @@ import org.fwmerge.tensor.TensorBackends;
 public final class Demo {
 
     /** The 4 evaluation tasks of experiments 1 and 2 (large fine-tuning gains, both datasets). */
-    static final List<String> EVAL_TASKS = List.of("digits_rot180", "digits_perm", "fashion_vflip", "fashion_perm");
+    public static final List<String> EVAL_TASKS = List.of("digits_rot180", "digits_perm", "fashion_vflip", "fashion_perm");
     /** Calibration samples per task, as in the paper (~100). */
     static final int CALIBRATION = 100;
     static final long SEED = 1;
@@ -51,12 +51,27 @@ public final class Demo {
     private final Map<String, Objective> labelled = new LinkedHashMap<>();
     private final Map<String, Objective> unlabelled = new LinkedHashMap<>();
 
-    /** Demo settings. */
-    public record DemoConfig(boolean full, Optional<Path> dataDir, Path outDir, Path cacheDir, ZooConfig zoo,
+    /**
+     * Demo settings.
+     *
+     * @param full             run every experiment at full size
+     * @param outDir           where results.md and the charts go
+     * @param cacheDir         the zoo cache
+     * @param zoo              the zoo to build
+     * @param evalTasks        the tasks of experiments 1 and 2
+     * @param irrelevantCounts the numbers of irrelevant models added in experiment 2
+     */
+    public record DemoConfig(boolean full, Path outDir, Path cacheDir, ZooConfig zoo, List<String> evalTasks,
             List<Integer> irrelevantCounts) {
-        /** The default run (bundled data unless a directory is given). */
+        /** Copies the lists. */
+        public DemoConfig {
+            evalTasks = List.copyOf(evalTasks);
+            irrelevantCounts = List.copyOf(irrelevantCounts);
+        }
+
+        /** The standard run (bundled data unless a directory is given). */
         public static DemoConfig of(boolean full, Optional<Path> dataDir, Path outDir, Path cacheDir) {
-            return new DemoConfig(full, dataDir, outDir, cacheDir, ZooConfig.defaults().withDataDir(dataDir),
+            return new DemoConfig(full, outDir, cacheDir, ZooConfig.defaults().withDataDir(dataDir), EVAL_TASKS,
                     full ? List.of(0, 2, 4, 6, 8, 10, 12, 14, 16) : List.of(0, 8, 16));
         }
     }
@@ -69,7 +84,11 @@ public final class Demo {
     record Context(Objective labelled, Objective unlabelled, TensorBackend backend) {
     }
 
-    Demo(DemoConfig cfg, PrintStream out) {
+    /**
+     * @param cfg settings
+     * @param out where progress and the tables are printed
+     */
+    public Demo(DemoConfig cfg, PrintStream out) {
         this.cfg = Objects.requireNonNull(cfg, "cfg");
         this.out = Objects.requireNonNull(out, "out");
     }
@@ -94,24 +113,24 @@ public final class Demo {
         Files.createDirectories(cfg.outDir());
         out.println("[1/4] model zoo (cached in " + cfg.cacheDir() + ")");
         zoo = Zoo.build(cfg.zoo(), cfg.cacheDir(), ProgressListener.line(System.err));
-        Report report = new Report(cfg, zoo);
+        Report report = new Report(cfg);
         List<String> taskNames = zoo.tasks().stream().map(t -> t.task().name()).toList();
         List<Path> checkpoints = zoo.tasks().stream().map(t -> t.checkpoint().orElseThrow()).toList();
         try (ModelPool all = ModelPool.open(zoo.baseCheckpoint().orElseThrow(), checkpoints)) {
-            out.println("[2/4] experiment 1: merge all " + all.size() + " models, evaluate on " + EVAL_TASKS);
+            out.println("[2/4] experiment 1: merge all " + all.size() + " models, evaluate on " + cfg.evalTasks());
             Map<String, Map<String, Double>> table1 = new LinkedHashMap<>();
             try (Model base = zoo.baseModel(backend)) {
-                table1.put("Pre-trained", accuracies(base, EVAL_TASKS));
+                table1.put("Pre-trained", accuracies(base, cfg.evalTasks()));
             }
             Map<String, Double> individual = new LinkedHashMap<>();
-            for (String t : EVAL_TASKS) {
+            for (String t : cfg.evalTasks()) {
                 individual.put(t, zoo.task(t).finetunedAccuracy());
             }
             table1.put("Individual (upper bound)", individual);
-            Context ctx = context(EVAL_TASKS);
+            Context ctx = context(cfg.evalTasks());
             for (Method m : methods()) {
                 MergeResult r = timed(m, ctx, all, "all 20");
-                table1.put(m.name(), accuracies(r.model(), EVAL_TASKS));
+                table1.put(m.name(), accuracies(r.model(), cfg.evalTasks()));
                 if (m.name().startsWith("FW")) {
                     report.trace(m.name(), r.iterations());
                 }
@@ -122,7 +141,7 @@ public final class Demo {
             printTable(table1);
 
             out.println("[3/4] experiment 2: 4 relevant + k irrelevant models");
-            List<Integer> relevant = EVAL_TASKS.stream().map(taskNames::indexOf).toList();
+            List<Integer> relevant = cfg.evalTasks().stream().map(taskNames::indexOf).toList();
             List<Integer> irrelevant = new ArrayList<>();
             for (int i = 0; i < taskNames.size(); i++) {
                 if (!relevant.contains(i)) {
@@ -139,7 +158,7 @@ public final class Demo {
                         continue;
                     }
                     MergeResult r = timed(m, ctx, pool, "4 + " + k);
-                    table2.computeIfAbsent(m.name(), x -> new LinkedHashMap<>()).put(k, mean(accuracies(r.model(), EVAL_TASKS)));
+                    table2.computeIfAbsent(m.name(), x -> new LinkedHashMap<>()).put(k, mean(accuracies(r.model(), cfg.evalTasks())));
                     report.time(m.name(), pool.size(), r.elapsed().toMillis());
                     r.model().close();
                 }
@@ -150,7 +169,7 @@ public final class Demo {
                 out.println("[3b/4] experiment 3: 4…20 relevant models, evaluated on all 20 tasks");
                 Context all20 = context(taskNames);
                 Map<String, Map<Integer, Double>> table3 = new LinkedHashMap<>();
-                for (int n = 4; n <= taskNames.size(); n += 4) {
+                for (int n = cfg.evalTasks().size(); n <= taskNames.size(); n += 4) {
                     List<Integer> idx = new ArrayList<>();
                     for (int i = 0; i < n; i++) {
                         idx.add(i);
@@ -205,11 +224,11 @@ public final class Demo {
 
     private void printTable(Map<String, Map<String, Double>> table) {
         out.printf("  %-26s", "method");
-        EVAL_TASKS.forEach(t -> out.printf(" %14s", t));
+        cfg.evalTasks().forEach(t -> out.printf(" %14s", t));
         out.printf(" %8s%n", "mean");
         table.forEach((name, acc) -> {
             out.printf("  %-26s", name);
-            EVAL_TASKS.forEach(t -> out.printf(" %14.3f", acc.get(t)));
+            cfg.evalTasks().forEach(t -> out.printf(" %14.3f", acc.get(t)));
             out.printf(" %8.3f%n", mean(acc));
         });
     }

@@ -1,5 +1,9 @@
 package org.fwmerge.examples.demo;
 
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -32,7 +36,21 @@ public final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         System.setProperty("java.awt.headless", "true");
-        new Demo(Demo.DemoConfig.of(full, Optional.ofNullable(dataDir), out, cache), System.out).run();
+        PrintStream console = System.out;
+        // SameDiff announces every differentiated op on standard output; keep the demo's output readable.
+        System.setOut(new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8) {
+            @Override
+            public void println(String line) {
+                if (line == null || !line.startsWith("Added differentiated op")) {
+                    super.println(line);
+                }
+            }
+        });
+        try {
+            new Demo(Demo.DemoConfig.of(full, Optional.ofNullable(dataDir), out, cache), System.out).run();
+        } finally {
+            System.setOut(console);
+        }
         return 0;
     }
 }

@@ -26,7 +26,7 @@ final class Report {
     private Map<String, Map<Integer, Double>> table3 = Map.of();
     private final List<Path> charts = new ArrayList<>();
 
-    Report(Demo.DemoConfig cfg, Zoo zoo) {
+    Report(Demo.DemoConfig cfg) {
         this.cfg = cfg;
     }
 
@@ -69,28 +69,28 @@ final class Report {
                     t.pretrainedAccuracy(), t.finetunedAccuracy()));
         }
         md.append("\n## Experiment 1: merge all ").append(zoo.tasks().size()).append(" models, accuracy on 4 tasks (cf. paper Table 2)\n\n");
-        md.append("| method | ").append(String.join(" | ", Demo.EVAL_TASKS)).append(" | mean |\n|---|");
-        Demo.EVAL_TASKS.forEach(t -> md.append("---|"));
+        md.append("| method | ").append(String.join(" | ", cfg.evalTasks())).append(" | mean |\n|---|");
+        cfg.evalTasks().forEach(t -> md.append("---|"));
         md.append("---|\n");
         table1.forEach((name, acc) -> {
             md.append("| ").append(name).append(" | ");
-            Demo.EVAL_TASKS.forEach(t -> md.append(String.format("%.3f | ", acc.get(t))));
+            cfg.evalTasks().forEach(t -> md.append(String.format("%.3f | ", acc.get(t))));
             md.append(String.format("%.3f |%n", Demo.mean(acc)));
         });
         md.append("\n## Experiment 2: 4 relevant + k irrelevant models, mean accuracy on the 4 tasks (cf. Table 3 left)\n\n");
-        appendSeries(md, table2, "k irrelevant");
+        appendSeries(md, table2, "k irrelevant", "%.3f");
         charts.add(chart(table2, "Adding irrelevant models", "irrelevant models added to the 4 relevant ones",
                 cfg.outDir().resolve("accuracy-vs-irrelevant.png")));
         if (!table3.isEmpty()) {
             md.append("\n## Experiment 3: n relevant models, mean accuracy on all tasks (cf. Table 3 right)\n\n");
-            appendSeries(md, table3, "n relevant");
+            appendSeries(md, table3, "n relevant", "%.3f");
             charts.add(chart(table3, "Adding relevant models", "relevant models in the pool",
                     cfg.outDir().resolve("accuracy-vs-relevant.png")));
         }
         md.append("\n## Experiment 4: merge time (ms) by pool size\n\n");
         Map<String, Map<Integer, Double>> t = new LinkedHashMap<>();
         times.forEach((m, byN) -> byN.forEach((n, ms) -> t.computeIfAbsent(m, x -> new TreeMap<>()).put(n, ms.doubleValue())));
-        appendSeries(md, t, "pool size");
+        appendSeries(md, t, "pool size", "%.0f");
         md.append("\n## FW loss and gap per iteration (experiment 1)\n\n");
         traces.forEach((m, recs) -> {
             md.append("- ").append(m).append(": ");
@@ -102,13 +102,14 @@ final class Report {
         charts.add(traceChart(cfg.outDir().resolve("fw-trace.png")));
         md.append("\n![accuracy vs irrelevant models](accuracy-vs-irrelevant.png)\n![FW trace](fw-trace.png)\n");
         Path file = cfg.outDir().resolve("results.md");
-        Path tmp = Files.createTempFile(cfg.outDir(), "results", ".tmp");
+        Path tmp = cfg.outDir().resolve("results.md.tmp");
         Files.writeString(tmp, md);
         Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         return file;
     }
 
-    private static void appendSeries(StringBuilder md, Map<String, Map<Integer, Double>> table, String column) {
+    private static void appendSeries(StringBuilder md, Map<String, Map<Integer, Double>> table, String column,
+            String format) {
         List<Integer> xs = table.values().stream().flatMap(m -> m.keySet().stream()).distinct().sorted().toList();
         md.append("| method | ");
         xs.forEach(x -> md.append(column).append('=').append(x).append(" | "));
@@ -117,7 +118,7 @@ final class Report {
         md.append('\n');
         table.forEach((name, byX) -> {
             md.append("| ").append(name).append(" | ");
-            xs.forEach(x -> md.append(byX.containsKey(x) ? String.format("%.3f", byX.get(x)) : "").append(" | "));
+            xs.forEach(x -> md.append(byX.containsKey(x) ? String.format(format, byX.get(x)) : "").append(" | "));
             md.append('\n');
         });
     }

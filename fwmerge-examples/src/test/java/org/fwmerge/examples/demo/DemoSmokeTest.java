@@ -1,0 +1,59 @@
+package org.fwmerge.examples.demo;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.fwmerge.examples.zoo.Task;
+import org.fwmerge.examples.zoo.ZooConfig;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The whole demo pipeline on a tiny zoo: 3 tasks, a few epochs, 2 evaluated tasks. */
+class DemoSmokeTest {
+
+    @Test
+    void run_tinyConfiguration_writesTablesWithEveryMethod(@TempDir Path dir) throws Exception {
+        List<String> names = List.of("digits_rot90", "digits_perm", "fashion_vflip");
+        List<Task> tasks = Task.standard(42L).stream().filter(t -> names.contains(t.name())).toList();
+        ZooConfig zoo = ZooConfig.defaults().withTasks(tasks).withSamples(60, 30).withEpochs(2, 10, 6)
+                .withDataDir(Optional.empty());
+        Demo.DemoConfig cfg = new Demo.DemoConfig(false, dir.resolve("out"), dir.resolve("zoo"), zoo,
+                List.of("digits_rot90", "digits_perm"), List.of(0, 1));
+        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        Path results = new Demo(cfg, new PrintStream(console, true, StandardCharsets.UTF_8)).run();
+
+        String md = Files.readString(results);
+        for (String method : List.of("Pre-trained", "Individual (upper bound)", "Weight averaging", "Task arithmetic",
+                "TIES", "DARE (TA)", "AdaMerging", "FW-hard", "FW-soft")) {
+            assertTrue(md.contains("| " + method + " |"), "table 1 lists " + method);
+        }
+        // Fine-tuning raises each task's own accuracy over the zero-shot head (zoo table rows).
+        Matcher zooRow = Pattern.compile("\\| (\\w+) \\| \\d+ \\| ([0-9.]+) \\| ([0-9.]+) \\|").matcher(md);
+        int rows = 0;
+        while (zooRow.find()) {
+            rows++;
+            assertTrue(Double.parseDouble(zooRow.group(3)) > Double.parseDouble(zooRow.group(2)),
+                    "fine-tuning helps " + zooRow.group(1));
+        }
+        assertTrue(rows == 3, "three zoo rows, found " + rows);
+        // Every accuracy in the experiment tables is a probability.
+        Matcher acc = Pattern.compile("\\| (\\d\\.\\d{3}) ").matcher(md.substring(md.indexOf("## Experiment 1")));
+        int values = 0;
+        while (acc.find()) {
+            double a = Double.parseDouble(acc.group(1));
+            assertTrue(a >= 0 && a <= 1, "accuracy " + a);
+            values++;
+        }
+        assertTrue(values >= 9 * 3, "experiment tables filled, " + values + " values");
+        assertTrue(Files.size(dir.resolve("out/accuracy-vs-irrelevant.png")) > 1000);
+        assertTrue(Files.size(dir.resolve("out/fw-trace.png")) > 1000);
+    }
+}
