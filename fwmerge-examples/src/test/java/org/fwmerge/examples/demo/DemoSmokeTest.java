@@ -25,7 +25,8 @@ class DemoSmokeTest {
         List<Task> tasks = Task.standard(42L).stream().filter(t -> names.contains(t.name())).toList();
         ZooConfig zoo = ZooConfig.defaults().withTasks(tasks).withSamples(60, 30).withEpochs(2, 10, 6)
                 .withDataDir(Optional.empty());
-        Demo.DemoConfig cfg = new Demo.DemoConfig(false, dir.resolve("out"), dir.resolve("zoo"), zoo,
+        // full = true also runs experiment 3 and AdaMerging in every pool.
+        Demo.DemoConfig cfg = new Demo.DemoConfig(true, dir.resolve("out"), dir.resolve("zoo"), zoo,
                 List.of("digits_rot90", "digits_perm"), List.of(0, 1));
         ByteArrayOutputStream console = new ByteArrayOutputStream();
         Path results = new Demo(cfg, new PrintStream(console, true, StandardCharsets.UTF_8)).run();
@@ -55,5 +56,7 @@ class DemoSmokeTest {
         assertTrue(values >= 9 * 3, "experiment tables filled, " + values + " values");
         assertTrue(Files.size(dir.resolve("out/accuracy-vs-irrelevant.png")) > 1000);
         assertTrue(Files.size(dir.resolve("out/fw-trace.png")) > 1000);
+        assertTrue(md.contains("## Experiment 3") && md.contains("| n relevant=2 |"), "experiment 3 ran");
+        assertTrue(Files.size(dir.resolve("out/accuracy-vs-relevant.png")) > 1000);
     }
 }
