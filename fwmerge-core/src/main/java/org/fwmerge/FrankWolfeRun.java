@@ -71,7 +71,7 @@ final class FrankWolfeRun {
                     pass = LmoPass.run(e, x, vertices, layout, cfg.lmo().score());
                     gap = pass.gap();
                     selection = gap <= cfg.tolerance() || cfg.soft() == null ? pass.best(1, null)
-                            : cfg.soft().isPerTask() ? perTaskSelection(x, vertices, layout)
+                            : cfg.soft().isPerTask() ? perTaskSelection(t, x, vertices, layout)
                             : pass.best(Math.min(cfg.soft().k(), vertices.size()), null);
                 }
                 if (gap <= cfg.tolerance()) {
@@ -370,7 +370,7 @@ final class FrankWolfeRun {
     }
 
     /** One vertex per objective term: the best for that term's gradient, no vertex twice in a block. */
-    private int[][] perTaskSelection(Model x, List<Checkpoint> vertices, BlockLayout layout) {
+    private int[][] perTaskSelection(int t, Model x, List<Checkpoint> vertices, BlockLayout layout) {
         List<Objective> terms = cfg.objective().terms();
         if (terms.isEmpty()) {
             throw new IllegalStateException("SoftOptions.perTask() needs an objective that is a sum of per-task terms "
@@ -382,7 +382,7 @@ final class FrankWolfeRun {
         boolean[][] used = new boolean[nb][vertices.size()];
         for (int j = 0; j < k; j++) {
             try (Evaluation e = terms.get(j).evaluate(x)) {
-                guard.evaluation(e, x, j);
+                guard.evaluation(e, x, t);
                 int[][] best = LmoPass.run(e, x, vertices, layout, cfg.lmo().score()).best(1, used);
                 for (int blk = 0; blk < nb; blk++) {
                     out[blk][j] = best[blk][0];
