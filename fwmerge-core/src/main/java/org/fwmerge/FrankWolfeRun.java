@@ -15,6 +15,7 @@ import org.fwmerge.internal.VertexCheckpoint;
 import org.fwmerge.io.Checkpoint;
 import org.fwmerge.io.CheckpointException;
 import org.fwmerge.io.TensorInfo;
+import org.fwmerge.tensor.Tensor;
 import org.fwmerge.tensor.TensorBackend;
 
 /** The state of one {@link FrankWolfeMerger#merge} call. Resident: x_t, one scratch model, ∇ℓ(x_t). */
@@ -282,11 +283,11 @@ final class FrankWolfeRun {
         java.util.function.DoubleConsumer form = gamma -> {
             for (int p = 0; p < names.size(); p++) {
                 String name = names.get(p);
-                org.fwmerge.tensor.Tensor o = scratch.tensor(name);
+                Tensor o = scratch.tensor(name);
                 b.copy(x.tensor(name), o);
                 int blk = layout.blockOf(p);
                 if (to[blk] != away[blk]) {
-                    try (org.fwmerge.tensor.Tensor st = s.load(name, b); org.fwmerge.tensor.Tensor at = a.load(name, b)) {
+                    try (Tensor st = s.load(name, b); Tensor at = a.load(name, b)) {
                         b.axpy(gamma * range, st, o);
                         b.axpy(-gamma * range, at, o);
                     }

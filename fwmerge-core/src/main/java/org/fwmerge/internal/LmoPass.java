@@ -33,14 +33,16 @@ public final class LmoPass {
         List<String> names = layout.tensors();
         int nb = layout.blockCount();
         double[] atPoint = new double[nb];
+        boolean cosine = score == Lmo.Score.COSINE_SUM;
         double[] gradNorm = new double[names.size()];
         for (int p = 0; p < names.size(); p++) {
             Tensor gp = g.gradient(names.get(p));
             atPoint[layout.blockOf(p)] += b.dot(gp, x.tensor(names.get(p)));
-            gradNorm[p] = Math.sqrt(b.dot(gp, gp));
+            // Norms are only needed for the cosine score: one pass over g saved per tensor otherwise.
+            gradNorm[p] = cosine ? Math.sqrt(b.dot(gp, gp)) : 0;
         }
         double[][] ip = new double[vertices.size()][nb];
-        double[][] sc = score == Lmo.Score.INNER_PRODUCT ? ip : new double[vertices.size()][nb];
+        double[][] sc = cosine ? new double[vertices.size()][nb] : ip;
         for (int i = 0; i < vertices.size(); i++) {
             Checkpoint v = vertices.get(i);
             for (int p = 0; p < names.size(); p++) {
@@ -48,7 +50,7 @@ public final class LmoPass {
                 try (Tensor t = v.load(names.get(p), b)) {
                     double d = b.dot(g.gradient(names.get(p)), t);
                     ip[i][blk] += d;
-                    if (score == Lmo.Score.COSINE_SUM) {
+                    if (cosine) {
                         double denom = gradNorm[p] * Math.sqrt(b.dot(t, t));
                         sc[i][blk] += denom == 0 ? 0 : d / denom;
                     }
