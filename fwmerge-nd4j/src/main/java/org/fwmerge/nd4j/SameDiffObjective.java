@@ -4,6 +4,7 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -14,6 +15,7 @@ import org.fwmerge.tensor.Tensor;
 import org.fwmerge.tensor.TensorBackend;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.api.OutAndGrad;
 import org.nd4j.autodiff.samediff.VariableType;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -86,7 +88,12 @@ public final class SameDiffObjective implements Objective {
         Objects.requireNonNull(x, "x");
         synchronized (sd) {
             assign(x);
-            return sd.output(placeholders, LOSS).get(LOSS).getDouble(0);
+            INDArray loss = sd.output(placeholders, LOSS).get(LOSS);
+            try {
+                return loss.getDouble(0);
+            } finally {
+                loss.close();
+            }
         }
     }
 
@@ -104,8 +111,11 @@ public final class SameDiffObjective implements Objective {
         double loss;
         synchronized (sd) {
             assign(x);
-            loss = sd.output(placeholders, LOSS).get(LOSS).getDouble(0);
-            Map<String, INDArray> grads = sd.calculateGradients(placeholders, variables);
+            // One forward and backward pass for both; the returned arrays are detached from the session,
+            // and closing them (finally) frees their native memory now instead of at some later GC.
+            OutAndGrad r = sd.calculateGradientsAndOutputs(placeholders, List.of(LOSS), Arrays.asList(variables));
+            loss = r.getOutputs().get(LOSS).getDouble(0);
+            Map<String, INDArray> grads = r.getGradients();
             try {
                 for (String name : x.names()) {
                     INDArray g = grads.get(parameters.get(name));
@@ -118,6 +128,9 @@ public final class SameDiffObjective implements Objective {
             } catch (RuntimeException e) {
                 gradient.values().forEach(Tensor::close);
                 throw e;
+            } finally {
+                r.getOutputs().values().forEach(INDArray::close);
+                grads.values().forEach(INDArray::close);
             }
         }
         return new Evaluation(loss, gradient);
@@ -137,7 +150,11 @@ public final class SameDiffObjective implements Objective {
         INDArray z;
         synchronized (sd) {
             assign(x);
-            z = sd.output(placeholders, logits).get(logits).castTo(DataType.DOUBLE);
+            INDArray raw = sd.output(placeholders, logits).get(logits);
+            z = raw.castTo(DataType.DOUBLE);
+            if (z != raw) {
+                raw.close();
+            }
         }
         int correct = 0;
         for (int i = 0; i < samples; i++) {
@@ -190,7 +207,7 @@ public final class SameDiffObjective implements Objective {
     }
 
     private static Tensor toTensor(INDArray g, TensorBackend backend, long[] shape) {
-        // A private FLOAT copy: SameDiff may reuse its gradient arrays on the next call.
+        // A private FLOAT copy in c order: the caller owns it, and evaluate closes SameDiff's array.
         INDArray copy = g.dataType() == DataType.FLOAT ? g.dup('c') : g.castTo(DataType.FLOAT);
         if (copy == g) {
             copy = g.dup('c');

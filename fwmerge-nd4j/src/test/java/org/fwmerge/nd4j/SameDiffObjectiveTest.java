@@ -277,6 +277,31 @@ class SameDiffObjectiveTest {
     // ---------------------------------------------------------------- isolation and threads
 
     @Test
+    void evaluate_gradientsStayValidAcrossLaterCalls() {
+        // evaluate closes SameDiff's own output and gradient arrays; the caller's copies must not alias
+        // them (nor memory reused by the next call).
+        SameDiffObjective obj = builder(graph()).crossEntropy(LABELS).build();
+        try (Model p = point(ND, 3); Model q = point(ND, 4); Evaluation first = obj.evaluate(p)) {
+            Map<String, float[]> kept = new LinkedHashMap<>();
+            for (String n : p.names()) {
+                kept.put(n, ND.toFloats(first.gradient(n)));
+            }
+            for (int i = 0; i < 5; i++) {
+                try (Evaluation other = obj.evaluate(q)) {
+                    assertTrue(other.loss() != first.loss(), "q is a different point");
+                }
+                assertEquals(first.loss(), obj.loss(p));
+            }
+            try (Evaluation again = obj.evaluate(p)) {
+                for (String n : p.names()) {
+                    assertArrayEquals(kept.get(n), ND.toFloats(first.gradient(n)), n + " unchanged after later calls");
+                    assertArrayEquals(kept.get(n), ND.toFloats(again.gradient(n)), n + " reproducible");
+                }
+            }
+        }
+    }
+
+    @Test
     void evaluate_leavesPointCallerGraphAndHeadUnchanged() {
         SameDiff sd = graph();
         SameDiffObjective obj = builder(sd).crossEntropy(LABELS).build();
