@@ -5,6 +5,7 @@ import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicLong;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.indexer.FloatIndexer;
 import org.fwmerge.tensor.Tensor;
@@ -55,6 +56,9 @@ public final class Nd4jBackend implements TensorBackend {
 
     /** Elements per bounce buffer when a heap buffer is copied in {@link #readOnlyFloats}. */
     private static final int COPY_CHUNK = 1 << 16;
+
+    private final AtomicLong allocated = new AtomicLong();
+    private final AtomicLong peak = new AtomicLong();
 
     /**
      * Creates the backend. Cheap: ND4J starts on the first tensor operation. Prefer
@@ -273,6 +277,34 @@ public final class Nd4jBackend implements TensorBackend {
         }
         INDArray flat = owned.rank() == 1 ? owned : owned.reshape(new long[] {n});
         return new Nd4jTensor(this, flat, owned, shape, false, null);
+    }
+
+    /**
+     * Bytes of storage held by open tensors of this backend: what {@link #zeros}, {@link #fromFloats},
+     * {@link #wrap} and converting reads allocated and no {@link Tensor#close()} has freed yet.
+     * Zero-copy tensors over mapped files and views count nothing. A tensor dropped without close
+     * stays counted (its memory is freed only by a later GC), so the figure also shows such leaks.
+     */
+    public long allocatedBytes() {
+        return allocated.get();
+    }
+
+    /** The highest {@link #allocatedBytes()} since the backend was created or {@link #resetPeakAllocatedBytes()}. */
+    public long peakAllocatedBytes() {
+        return peak.get();
+    }
+
+    /** Sets the peak to the current {@link #allocatedBytes()}, to measure the peak of one piece of work. */
+    public void resetPeakAllocatedBytes() {
+        peak.set(allocated.get());
+    }
+
+    /** Counts {@code bytes} more (or, negative, fewer) allocated bytes. */
+    void allocated(long bytes) {
+        if (bytes != 0) {
+            long now = allocated.addAndGet(bytes);
+            peak.accumulateAndGet(now, Math::max);
+        }
     }
 
     @Override

@@ -18,6 +18,8 @@ final class Nd4jTensor implements Tensor {
     private final long[] shape;
     private final long size;
     private final boolean readOnly;
+    /** Bytes of the owned storage, counted in the backend's allocation statistics. */
+    private final long ownedBytes;
     /** Keeps what the storage aliases reachable: a mapped buffer, or the tensor a view was made of. */
     @SuppressWarnings("unused")
     private final Object keepAlive;
@@ -36,6 +38,8 @@ final class Nd4jTensor implements Tensor {
         this.size = Tensor.sizeOf(shape);
         this.readOnly = readOnly;
         this.keepAlive = keepAlive;
+        this.ownedBytes = storage == null ? 0 : storage.length() * storage.dataType().width();
+        backend.allocated(ownedBytes);
     }
 
     INDArray flat() {
@@ -79,6 +83,7 @@ final class Nd4jTensor implements Tensor {
             return;
         }
         closed = true;
+        backend.allocated(-ownedBytes);
         if (storage != null && storage.closeable()) {
             storage.close();
         }

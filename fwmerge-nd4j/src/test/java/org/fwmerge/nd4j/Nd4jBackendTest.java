@@ -34,6 +34,34 @@ class Nd4jBackendTest {
     }
 
     @Test
+    void allocatedBytes_countOwnedStorageUntilClose_notMappedViews() {
+        Nd4jBackend b = new Nd4jBackend(); // its own counters
+        assertEquals(0, b.allocatedBytes());
+        Tensor z = b.zeros(10, 100);
+        Tensor f = b.fromFloats(new float[] {1, 2, 3}, 3);
+        assertEquals(4 * 1003, b.allocatedBytes());
+        ByteBuffer direct = ByteBuffer.allocateDirect(4 * 50).order(ByteOrder.LITTLE_ENDIAN);
+        try (Tensor mapped = b.readOnlyFloats(direct, 50); Tensor view = b.readOnlyView(z)) {
+            assertEquals(4 * 1003, b.allocatedBytes(), "zero-copy tensors and views own nothing");
+        }
+        try (Tensor copied = b.readOnlyFloats(ByteBuffer.allocate(4 * 50).order(ByteOrder.LITTLE_ENDIAN), 50)) {
+            assertEquals(4 * 1053, b.allocatedBytes(), "a heap buffer is copied into owned storage");
+        }
+        z.close();
+        z.close(); // a second close frees nothing more
+        assertEquals(4 * 3, b.allocatedBytes());
+        assertEquals(4 * 1053, b.peakAllocatedBytes());
+        b.resetPeakAllocatedBytes();
+        assertEquals(4 * 3, b.peakAllocatedBytes());
+        try (Tensor w = b.wrap(Nd4j.create(DataType.DOUBLE, 20))) {
+            assertEquals(4 * 23, b.allocatedBytes(), "a wrapped DOUBLE array is copied to FLOAT");
+        }
+        f.close();
+        assertEquals(0, b.allocatedBytes());
+        assertEquals(4 * 23, b.peakAllocatedBytes());
+    }
+
+    @Test
     void readOnlyFloats_directBuffer_isZeroCopy() {
         ByteBuffer buf = ByteBuffer.allocateDirect(4 * 8).order(ByteOrder.LITTLE_ENDIAN);
         for (int i = 0; i < 8; i++) {
