@@ -66,7 +66,7 @@ public record ZooConfig(List<Task> tasks, long seed, int trainPerClass, int test
 
     /** The demo's configuration: the 20 {@link Task#standard standard} tasks on the bundled subset. */
     public static ZooConfig defaults() {
-        return new ZooConfig(Task.standard(42L), 42L, 300, 100, 6, 10, 4, 128, 1e-3, 1e-2, 1e-3,
+        return new ZooConfig(Task.standard(42L), 42L, 300, 100, 6, 10, 8, 128, 1e-3, 1e-2, 3e-4,
                 Optional.empty());
     }
 
