@@ -32,7 +32,7 @@ import org.fwmerge.tensor.TensorBackends;
  * <li>merge all 20, evaluate on 4 tasks (paper Table 2);</li>
  * <li>4 relevant + k irrelevant models (Table 3 left);</li>
  * <li>(--full) 4…20 relevant models, evaluated on all tasks (Table 3 right);</li>
- * <li>time of each method as the pool grows.</li>
+ * <li>time and peak memory of each method as the pool grows.</li>
  * </ol>
  * Writes {@code results.md} and PNG charts into the output directory.
  */
@@ -43,6 +43,10 @@ public final class Demo {
     /** Calibration samples per task, as in the paper (~100). */
     static final int CALIBRATION = 100;
     static final long SEED = 1;
+    /** FW-hard's iteration budget. */
+    static final int FW_HARD_ITERATIONS = 10;
+    /** FW-soft's iteration budget (each runs the coefficient descent's default 100 Adam steps). */
+    static final int FW_SOFT_ITERATIONS = 5;
 
     private final DemoConfig cfg;
     private final PrintStream out;
@@ -77,11 +81,14 @@ public final class Demo {
     }
 
     /** A named merging method built for a pool and an objective over the evaluation tasks. */
-    record Method(String name, boolean inShortRun, Function<Context, Merger> factory) {
+    record Method(String name, Function<Context, Merger> factory) {
     }
 
-    /** What a method may use: the objectives over the evaluated tasks. */
-    record Context(Objective labelled, Objective unlabelled, TensorBackend backend) {
+    /** What a method may use: the objectives over the evaluated tasks, and the size of the pool it merges. */
+    record Context(Objective labelled, Objective unlabelled, TensorBackend backend, int poolSize) {
+        Context forPool(int size) {
+            return new Context(labelled, unlabelled, backend, size);
+        }
     }
 
     /**
@@ -96,10 +103,10 @@ public final class Demo {
     /** The methods compared, in table order. */
     static List<Method> methods() {
         List<Method> m = new ArrayList<>(Baselines.methods());
-        m.add(new Method("FW-hard", true, c -> FrankWolfeMerger.builder().objective(c.labelled()).lmo(Lmo.layerWise())
-                .maxIterations(10).backend(c.backend()).build()));
-        m.add(new Method("FW-soft", true, c -> FrankWolfeMerger.builder().objective(c.labelled()).lmo(Lmo.layerWise())
-                .soft(SoftOptions.perTask()).maxIterations(5).backend(c.backend()).build()));
+        m.add(new Method("FW-hard", c -> FrankWolfeMerger.builder().objective(c.labelled()).lmo(Lmo.layerWise())
+                .maxIterations(FW_HARD_ITERATIONS).backend(c.backend()).build()));
+        m.add(new Method("FW-soft", c -> FrankWolfeMerger.builder().objective(c.labelled()).lmo(Lmo.layerWise())
+                .soft(SoftOptions.perTask()).maxIterations(FW_SOFT_ITERATIONS).backend(c.backend()).build()));
         return m;
     }
 
@@ -129,12 +136,14 @@ public final class Demo {
             table1.put("Individual (upper bound)", individual);
             Context ctx = context(cfg.evalTasks());
             for (Method m : methods()) {
-                MergeResult r = timed(m, ctx, all, "all 20");
+                MergeResult r = measured(m, ctx, all, "all " + all.size(), report);
                 table1.put(m.name(), accuracies(r.model(), cfg.evalTasks()));
                 if (m.name().startsWith("FW")) {
                     report.trace(m.name(), r.iterations());
                 }
-                report.time(m.name(), all.size(), r.elapsed().toMillis());
+                if (m.name().equals(Baselines.ADAMERGING)) {
+                    report.adaMergingCoefficients(r.blocks(), Baselines.coefficientSums(r));
+                }
                 r.model().close();
             }
             report.table1(table1);
@@ -154,12 +163,8 @@ public final class Demo {
                 idx.addAll(irrelevant.subList(0, Math.min(k, irrelevant.size())));
                 ModelPool pool = all.subset(idx);
                 for (Method m : methods()) {
-                    if (!cfg.full() && !m.inShortRun()) {
-                        continue;
-                    }
-                    MergeResult r = timed(m, ctx, pool, "4 + " + k);
+                    MergeResult r = measured(m, ctx, pool, "4 + " + k, report);
                     table2.computeIfAbsent(m.name(), x -> new LinkedHashMap<>()).put(k, mean(accuracies(r.model(), cfg.evalTasks())));
-                    report.time(m.name(), pool.size(), r.elapsed().toMillis());
                     r.model().close();
                 }
             }
@@ -169,14 +174,14 @@ public final class Demo {
                 out.println("[3b/4] experiment 3: 4…20 relevant models, evaluated on all 20 tasks");
                 Context all20 = context(taskNames);
                 Map<String, Map<Integer, Double>> table3 = new LinkedHashMap<>();
-                for (int n = cfg.evalTasks().size(); n <= taskNames.size(); n += 4) {
+                for (int n = cfg.evalTasks().size(); n <= taskNames.size(); n += 2) {
                     List<Integer> idx = new ArrayList<>();
                     for (int i = 0; i < n; i++) {
                         idx.add(i);
                     }
                     ModelPool pool = all.subset(idx);
                     for (Method m : methods()) {
-                        MergeResult r = timed(m, all20, pool, n + " relevant");
+                        MergeResult r = measured(m, all20, pool, n + " relevant", null);
                         table3.computeIfAbsent(m.name(), x -> new LinkedHashMap<>()).put(n, mean(accuracies(r.model(), taskNames)));
                         r.model().close();
                     }
@@ -191,11 +196,20 @@ public final class Demo {
         return results;
     }
 
-    private MergeResult timed(Method m, Context ctx, ModelPool pool, String label) {
-        long t0 = System.nanoTime();
+    /**
+     * Merges with progress on stderr; with a report, records the time and peak memory (experiment 4)
+     * of the merge. Builds the merger inside the measurement, so that what it sets up counts too.
+     */
+    private MergeResult measured(Method m, Context ctx, ModelPool pool, String label, Report report) {
         System.err.printf("\r  %-22s pool %-12s ...", m.name(), label);
-        MergeResult r = m.factory().apply(ctx).merge(pool);
-        System.err.printf("\r  %-22s pool %-12s %6.1f s%n", m.name(), label, (System.nanoTime() - t0) / 1e9);
+        MemoryProbe probe = report == null ? null : MemoryProbe.start(backend);
+        long t0 = System.nanoTime();
+        MergeResult r = m.factory().apply(ctx.forPool(pool.size())).merge(pool);
+        long nanos = System.nanoTime() - t0;
+        System.err.printf("\r  %-22s pool %-12s %6.1f s%n", m.name(), label, nanos / 1e9);
+        if (report != null) {
+            report.cost(m.name(), pool.size(), nanos / 1_000_000, probe.stop());
+        }
         return r;
     }
 
@@ -207,7 +221,7 @@ public final class Demo {
             l.add(labelled.computeIfAbsent(t, x -> zoo.calibrationObjective(x, CALIBRATION, SEED, false)));
             u.add(unlabelled.computeIfAbsent(t, x -> zoo.calibrationObjective(x, CALIBRATION, SEED, true)));
         }
-        return new Context(Objective.sum(l), Objective.sum(u), backend);
+        return new Context(Objective.sum(l), Objective.sum(u), backend, 0);
     }
 
     private Map<String, Double> accuracies(Model trunk, List<String> tasks) {

@@ -8,7 +8,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.ToDoubleFunction;
+import org.fwmerge.CoefficientOptions;
 import org.fwmerge.IterationRecord;
+import org.fwmerge.baseline.AdaMerging;
+import org.fwmerge.baseline.TaskArithmetic;
 import org.fwmerge.examples.zoo.TaskModel;
 import org.fwmerge.examples.zoo.Zoo;
 import org.knowm.xchart.BitmapEncoder;
@@ -20,7 +24,11 @@ import org.knowm.xchart.style.Styler;
 final class Report {
     private final Demo.DemoConfig cfg;
     private final Map<String, List<IterationRecord>> traces = new LinkedHashMap<>();
-    private final Map<String, Map<Integer, Long>> times = new LinkedHashMap<>();
+    private final Map<String, Map<Integer, Double>> millis = new LinkedHashMap<>();
+    private final Map<String, Map<Integer, Double>> tensorMb = new LinkedHashMap<>();
+    private final Map<String, Map<Integer, Double>> processMb = new LinkedHashMap<>();
+    private List<String> adaBlocks = List.of();
+    private double[] adaSums;
     private Map<String, Map<String, Double>> table1 = Map.of();
     private Map<String, Map<Integer, Double>> table2 = Map.of();
     private Map<String, Map<Integer, Double>> table3 = Map.of();
@@ -34,8 +42,26 @@ final class Report {
         traces.put(method, records);
     }
 
-    void time(String method, int poolSize, long millis) {
-        times.computeIfAbsent(method, m -> new TreeMap<>()).merge(poolSize, millis, Math::max);
+    /** Records one merge's cost (experiment 4). */
+    void cost(String method, int poolSize, long ms, MemoryProbe.Peak peak) {
+        put(millis, method, poolSize, ms);
+        if (peak.tensorBytes() >= 0) {
+            put(tensorMb, method, poolSize, peak.tensorBytes() / 1e6);
+        }
+        if (peak.processBytes() >= 0) {
+            put(processMb, method, poolSize, peak.processBytes() / 1e6);
+        }
+    }
+
+    /** Several merges of one size (experiment 2 with k beyond the pool) keep the largest figure. */
+    private static void put(Map<String, Map<Integer, Double>> table, String method, int poolSize, double value) {
+        table.computeIfAbsent(method, m -> new TreeMap<>()).merge(poolSize, value, Math::max);
+    }
+
+    /** Σ_i λ_{i,b} per block after AdaMerging in experiment 1 (1 at the start). */
+    void adaMergingCoefficients(List<String> blocks, double[] sums) {
+        adaBlocks = List.copyOf(blocks);
+        adaSums = sums.clone();
     }
 
     void table1(Map<String, Map<String, Double>> t) {
@@ -56,12 +82,16 @@ final class Report {
 
     Path write(Zoo zoo, double seconds) throws IOException {
         StringBuilder md = new StringBuilder("# fwmerge demo results\n\n");
+        double modelMb = zoo.baseTrunk().values().stream().mapToLong(v -> v.length).sum() * (double) Float.BYTES / 1e6;
         md.append(String.format("Run: %s, %.0f s, data: %s, zoo: %s.%n%n", cfg.full() ? "--full" : "default", seconds,
                 zoo.dataOrigin(), cfg.zoo().provenance()));
-        md.append("Settings: calibration ").append(Demo.CALIBRATION).append(" samples per task (training split, seed ")
-                .append(Demo.SEED).append("), cross-entropy for FW, prediction entropy for AdaMerging; FW-hard layer-wise ")
-                .append("with line search, 10 iterations; FW-soft layer-wise, one vertex per task, 5 iterations × 100 Adam ")
-                .append("steps (lr 0.01) on coefficients projected onto {λ ≥ 0, Σλ ≤ 1}.\n\n");
+        md.append(String.format("Settings: calibration %d samples per task (training split, seed %d), cross-entropy "
+                + "for FW, prediction entropy for AdaMerging. FW-hard: layer-wise, line search, %d iterations. FW-soft: "
+                + "layer-wise, one vertex per task, %d iterations × %d Adam steps (lr %s) on coefficients projected onto "
+                + "{λ ≥ 0, Σλ ≤ 1}. AdaMerging: layer-wise, λ from 1/n, %d Adam steps (lr %s). TA, TIES, DARE: λ = %s.%n%n",
+                Demo.CALIBRATION, Demo.SEED, Demo.FW_HARD_ITERATIONS, Demo.FW_SOFT_ITERATIONS,
+                CoefficientOptions.DEFAULT_STEPS, CoefficientOptions.DEFAULT_LEARNING_RATE, Baselines.ADAMERGING_STEPS,
+                AdaMerging.DEFAULT_LEARNING_RATE, TaskArithmetic.DEFAULT_SCALING));
         md.append("## The zoo: accuracy on each task's test split\n\n");
         md.append("| task | classes | pre-trained (zero-shot head) | fine-tuned |\n|---|---|---|---|\n");
         for (TaskModel t : zoo.tasks()) {
@@ -77,6 +107,14 @@ final class Report {
             cfg.evalTasks().forEach(t -> md.append(String.format("%.3f | ", acc.get(t))));
             md.append(String.format("%.3f |%n", Demo.mean(acc)));
         });
+        if (adaSums != null) {
+            md.append("\nAdaMerging raised the total task-vector weight Σᵢλᵢ from 1 to ");
+            StringBuilder parts = new StringBuilder();
+            for (int b = 0; b < adaSums.length; b++) {
+                parts.append(parts.length() == 0 ? "" : ", ").append(String.format("%.2f (%s)", adaSums[b], adaBlocks.get(b)));
+            }
+            md.append(parts).append(": minimising prediction entropy rewards larger logits, right or wrong.\n");
+        }
         md.append("\n## Experiment 2: 4 relevant + k irrelevant models, mean accuracy on the 4 tasks (cf. Table 3 left)\n\n");
         appendSeries(md, table2, "k irrelevant", "%.3f");
         charts.add(chart(table2, "Adding irrelevant models", "irrelevant models added to the 4 relevant ones",
@@ -87,10 +125,21 @@ final class Report {
             charts.add(chart(table3, "Adding relevant models", "relevant models in the pool",
                     cfg.outDir().resolve("accuracy-vs-relevant.png")));
         }
-        md.append("\n## Experiment 4: merge time (ms) by pool size\n\n");
-        Map<String, Map<Integer, Double>> t = new LinkedHashMap<>();
-        times.forEach((m, byN) -> byN.forEach((n, ms) -> t.computeIfAbsent(m, x -> new TreeMap<>()).put(n, ms.doubleValue())));
-        appendSeries(md, t, "pool size", "%.0f");
+        md.append("\n## Experiment 4: cost by pool size (merges of experiments 1 and 2)\n\nWall time (ms), one merge, "
+                + "building the merger included:\n\n");
+        appendSeries(md, millis, "pool size", "%.0f");
+        if (!tensorMb.isEmpty()) {
+            md.append(String.format("%nPeak tensor memory (MB): the most the backend's open tensors held during the "
+                    + "merge, above the level before it; exact, mapped checkpoints count nothing. One model is %.1f MB."
+                    + "%n%n", modelMb));
+            appendSeries(md, tensorMb, "pool size", "%.1f");
+        }
+        if (!processMb.isEmpty()) {
+            md.append("\nPeak process memory growth (MB, Linux VmHWM above the pre-merge resident set): adds what the "
+                    + "JVM and ND4J keep until a GC (pages of mapped checkpoints, SameDiff's temporaries, young heap) and "
+                    + "misses memory reused from earlier work.\n\n");
+            appendSeries(md, processMb, "pool size", "%.1f");
+        }
         md.append("\n## FW loss and gap per iteration (experiment 1)\n\n");
         traces.forEach((m, recs) -> {
             md.append("- ").append(m).append(": ");
@@ -99,8 +148,15 @@ final class Report {
             }
             md.append('\n');
         });
-        charts.add(traceChart(cfg.outDir().resolve("fw-trace.png")));
-        md.append("\n![accuracy vs irrelevant models](accuracy-vs-irrelevant.png)\n![FW trace](fw-trace.png)\n");
+        charts.add(traceChart("FW calibration loss per iteration", "loss (sum over the evaluated tasks)",
+                IterationRecord::loss, false, cfg.outDir().resolve("fw-trace.png")));
+        charts.add(traceChart("FW duality gap per iteration", "gap (log scale)", IterationRecord::gap, true,
+                cfg.outDir().resolve("fw-gap.png")));
+        md.append("\n![accuracy vs irrelevant models](accuracy-vs-irrelevant.png)\n![FW loss](fw-trace.png)\n"
+                + "![FW gap](fw-gap.png)\n");
+        if (!table3.isEmpty()) {
+            md.append("![accuracy vs relevant models](accuracy-vs-relevant.png)\n");
+        }
         Path file = cfg.outDir().resolve("results.md");
         Path tmp = cfg.outDir().resolve("results.md.tmp");
         Files.writeString(tmp, md);
@@ -138,12 +194,20 @@ final class Report {
         return file;
     }
 
-    private Path traceChart(Path file) throws IOException {
-        XYChart c = new XYChartBuilder().width(760).height(460).title("FW calibration loss per iteration")
-                .xAxisTitle("iteration").yAxisTitle("loss (sum over 4 tasks)").build();
+    private Path traceChart(String title, String yTitle, ToDoubleFunction<IterationRecord> value, boolean log,
+            Path file) throws IOException {
+        XYChart c = new XYChartBuilder().width(760).height(460).title(title).xAxisTitle("iteration").yAxisTitle(yTitle)
+                .build();
         c.getStyler().setLegendPosition(Styler.LegendPosition.InsideNE);
-        traces.forEach((m, recs) -> c.addSeries(m, recs.stream().mapToDouble(IterationRecord::iteration).toArray(),
-                recs.stream().mapToDouble(IterationRecord::loss).toArray()));
+        c.getStyler().setYAxisLogarithmic(log);
+        traces.forEach((m, recs) -> {
+            // A log axis cannot show a zero gap (an exact optimum); such points are left out.
+            List<IterationRecord> shown = recs.stream().filter(r -> !log || value.applyAsDouble(r) > 0).toList();
+            if (!shown.isEmpty()) {
+                c.addSeries(m, shown.stream().mapToDouble(IterationRecord::iteration).toArray(),
+                        shown.stream().mapToDouble(value).toArray());
+            }
+        });
         BitmapEncoder.saveBitmap(c, file.toString(), BitmapEncoder.BitmapFormat.PNG);
         return file;
     }

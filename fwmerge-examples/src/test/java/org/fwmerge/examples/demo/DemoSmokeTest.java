@@ -25,7 +25,7 @@ class DemoSmokeTest {
         List<Task> tasks = Task.standard(42L).stream().filter(t -> names.contains(t.name())).toList();
         ZooConfig zoo = ZooConfig.defaults().withTasks(tasks).withSamples(60, 30).withEpochs(2, 10, 6)
                 .withDataDir(Optional.empty());
-        // full = true also runs experiment 3 and AdaMerging in every pool.
+        // full = true also runs experiment 3.
         Demo.DemoConfig cfg = new Demo.DemoConfig(true, dir.resolve("out"), dir.resolve("zoo"), zoo,
                 List.of("digits_rot90", "digits_perm"), List.of(0, 1));
         ByteArrayOutputStream console = new ByteArrayOutputStream();
@@ -46,7 +46,8 @@ class DemoSmokeTest {
         }
         assertTrue(rows == 3, "three zoo rows, found " + rows);
         // Every accuracy in the experiment tables is a probability.
-        Matcher acc = Pattern.compile("\\| (\\d\\.\\d{3}) ").matcher(md.substring(md.indexOf("## Experiment 1")));
+        Matcher acc = Pattern.compile("\\| (\\d\\.\\d{3}) ")
+                .matcher(md.substring(md.indexOf("## Experiment 1"), md.indexOf("## Experiment 4")));
         int values = 0;
         while (acc.find()) {
             double a = Double.parseDouble(acc.group(1));
@@ -58,5 +59,23 @@ class DemoSmokeTest {
         assertTrue(Files.size(dir.resolve("out/fw-trace.png")) > 1000);
         assertTrue(md.contains("## Experiment 3") && md.contains("| n relevant=2 |"), "experiment 3 ran");
         assertTrue(Files.size(dir.resolve("out/accuracy-vs-relevant.png")) > 1000);
+        assertTrue(Files.size(dir.resolve("out/fw-gap.png")) > 1000);
+        assertTrue(md.contains("AdaMerging raised the total task-vector weight"), "AdaMerging's Σλ reported");
+
+        // Experiment 4: every method's time and tensor memory. Weight averaging holds its output (one trunk,
+        // 2.1 MB) and streams one candidate tensor at a time, so its exact peak lies between 1 and 2 trunks.
+        String costs = md.substring(md.indexOf("## Experiment 4"));
+        for (String method : List.of("Weight averaging", "Task arithmetic", "TIES", "DARE (TA)", "AdaMerging", "FW-hard",
+                "FW-soft")) {
+            assertTrue(costs.contains("| " + method + " | "), "experiment 4 lists " + method);
+        }
+        int from = costs.indexOf("Peak tensor memory");
+        assertTrue(from >= 0, "tensor-memory table:\n" + costs);
+        Matcher wa = Pattern.compile("\\| Weight averaging \\| ([0-9.]+) \\| ([0-9.]+) \\|").matcher(costs.substring(from));
+        assertTrue(wa.find(), "weight averaging in\n" + costs.substring(from));
+        for (int g = 1; g <= 2; g++) {
+            double mb = Double.parseDouble(wa.group(g));
+            assertTrue(mb >= 2.0 && mb <= 4.3, "weight averaging's tensor peak " + mb + " MB");
+        }
     }
 }
