@@ -22,8 +22,8 @@ import org.fwmerge.tensor.Tensor;
 import org.fwmerge.tensor.TensorBackend;
 
 /**
- * One safetensors file, opened read-only: the header is read and validated once at open, each
- * tensor's bytes are memory-mapped (one mapping per tensor) only when {@link #load} asks.
+ * One safetensors file, opened read-only: the header is read and validated once at open, and the
+ * data section is memory-mapped, lazily, in a few large windows that every {@link #load} slices.
  *
  * <p>Validation follows the reference implementation's checks in its order (see
  * {@code docs/safetensors.md}); {@link #parse(String, byte[])} runs the same checks on bytes in
@@ -36,6 +36,16 @@ final class SafetensorsFile implements Checkpoint {
 
     /** Elements converted per {@code backend.set} call when widening F16/BF16/F64. */
     private static final int CHUNK = 1 << 16;
+
+    /**
+     * Stride of the cached mappings of the data section: mapping {@code i} starts at byte
+     * {@code i·WINDOW} and spans up to {@code 2·WINDOW - 1} bytes (a Java mapping's limit), so each
+     * tensor of at most {@code WINDOW} bytes lies inside the mapping its first byte falls in. Loads
+     * slice those mappings instead of mapping each tensor: a merge reads every tensor of every
+     * candidate many times (AdaMerging: twice per step), a mapping is only unmapped when the GC frees
+     * its buffer, and Linux caps a process at 65530 mappings ({@code vm.max_map_count}).
+     */
+    static final long WINDOW = 1L << 30;
 
     /** One tensor's header entry; offsets count from the start of the data buffer. */
     record Entry(TensorInfo info, long begin, long end) {
@@ -59,19 +69,33 @@ final class SafetensorsFile implements Checkpoint {
     private final String file;
     private final Header header;
     private final List<String> names;
-    private FileChannel channel;
+    private final long dataBytes;
+    private final long window;
+    private FileChannel channel; // guarded by this, as is windows; both null once closed
+    private MappedByteBuffer[] windows;
 
-    private SafetensorsFile(Path path, FileChannel channel, Header header) {
+    private SafetensorsFile(Path path, FileChannel channel, Header header, long window) {
         this.path = path;
         this.file = path.toString();
         this.channel = channel;
         this.header = header;
         this.names = List.copyOf(header.entries().keySet());
+        this.dataBytes = header.entries().values().stream().mapToLong(Entry::end).max().orElse(0);
+        this.window = window;
+        this.windows = new MappedByteBuffer[(int) ((dataBytes + window - 1) / window)];
     }
 
     /** Opens and validates {@code path}; the file is opened read-only and never written. */
     static SafetensorsFile open(Path path) throws IOException {
+        return open(path, WINDOW);
+    }
+
+    /** {@link #open(Path)} with another mapping stride, so tests can cross window boundaries in small files. */
+    static SafetensorsFile open(Path path, long window) throws IOException {
         Objects.requireNonNull(path, "path");
+        if (window < 1 || window > WINDOW) {
+            throw new IllegalArgumentException("window " + window + " is not in [1, " + WINDOW + "]");
+        }
         FileChannel ch = FileChannel.open(path, StandardOpenOption.READ);
         try {
             Header h = readHeader(path.toString(), new Source() {
@@ -90,7 +114,7 @@ final class SafetensorsFile implements Checkpoint {
                     }
                 }
             });
-            return new SafetensorsFile(path, ch, h);
+            return new SafetensorsFile(path, ch, h, window);
         } catch (IOException | RuntimeException e) {
             ch.close();
             throw e;
@@ -366,16 +390,34 @@ final class SafetensorsFile implements Checkpoint {
         return widen(bytes, dtype, shape, backend);
     }
 
+    /** The tensor's bytes, little-endian, position 0: a slice of a cached window, or its own mapping. */
     private ByteBuffer map(Entry e) throws IOException {
-        FileChannel ch;
+        ByteBuffer region;
+        int at;
         synchronized (this) {
-            ch = channel;
+            if (channel == null) {
+                throw new IllegalStateException("checkpoint " + file + " is closed");
+            }
+            if (e.byteSize() == 0) {
+                return ByteBuffer.allocate(0).order(ByteOrder.LITTLE_ENDIAN); // may sit past the last window
+            }
+            if (e.byteSize() > window) {
+                // Rare (a tensor over 1 GiB): its own mapping; there are few such tensors to map.
+                region = channel.map(FileChannel.MapMode.READ_ONLY, header.dataStart() + e.begin(), e.byteSize());
+                at = 0;
+            } else {
+                int i = (int) (e.begin() / window);
+                if (windows[i] == null) {
+                    long start = i * window;
+                    long span = Math.min(2 * window - 1, dataBytes - start);
+                    windows[i] = channel.map(FileChannel.MapMode.READ_ONLY, header.dataStart() + start, span);
+                }
+                region = windows[i];
+                at = (int) (e.begin() - i * window);
+            }
         }
-        if (ch == null) {
-            throw new IllegalStateException("checkpoint " + file + " is closed");
-        }
-        MappedByteBuffer m = ch.map(FileChannel.MapMode.READ_ONLY, header.dataStart() + e.begin(), e.byteSize());
-        return m.order(ByteOrder.LITTLE_ENDIAN);
+        // The slice keeps its window reachable, so closing this file never invalidates loaded tensors.
+        return region.slice(at, (int) e.byteSize()).order(ByteOrder.LITTLE_ENDIAN);
     }
 
     /** Converts F16/BF16/F64 to float32 chunk by chunk into a new tensor and returns a read-only view of it. */
@@ -418,6 +460,7 @@ final class SafetensorsFile implements Checkpoint {
         synchronized (this) {
             ch = channel;
             channel = null;
+            windows = null;
         }
         if (ch != null) {
             try {

@@ -46,6 +46,25 @@ class SafetensorsFixturesTest {
         }
     }
 
+    /**
+     * Loads slice cached mappings of the data section (1 GiB stride by default). Small strides put
+     * tensors across window boundaries and over the stride (own mapping) in these small files; every
+     * value must still match the reference's.
+     */
+    @Test
+    void open_smallMappingWindows_valuesMatchReference() throws IOException {
+        for (String f : List.of("small_f32.safetensors", "small_bf16.safetensors", "small_f16.safetensors",
+                "mixed_dtypes.safetensors")) {
+            for (long window : new long[] {1, 3, 8, 20, 64}) {
+                try (SafetensorsFile c = SafetensorsFile.open(Fixtures.path(f), window)) {
+                    assertMatchesExpected(c, f);
+                }
+            }
+        }
+        assertThrows(IllegalArgumentException.class,
+                () -> SafetensorsFile.open(Fixtures.path("small_f32.safetensors"), 0));
+    }
+
     @Test
     void open_smallF32_valuesMatchReference() throws IOException {
         try (Checkpoint c = Safetensors.open(Fixtures.path("small_f32.safetensors"))) {

@@ -7,12 +7,21 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.fwmerge.io.Checkpoint;
+import org.fwmerge.io.Safetensors;
 import org.fwmerge.tensor.Tensor;
 import org.fwmerge.tensor.TensorBackend;
 import org.fwmerge.tensor.TensorBackends;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -31,6 +40,35 @@ class Nd4jBackendTest {
         if (System.getProperty(TensorBackends.PROPERTY) == null) {
             assertEquals("nd4j", TensorBackends.get().name());
         }
+    }
+
+    /**
+     * A merge loads every tensor of every candidate again and again, and zero-copy tensors keep their
+     * mapped buffer alive. More live loads than Linux's default {@code vm.max_map_count} (65530) must
+     * not need one mapping each. The file is built by hand: an 8-byte length, a JSON header, the data.
+     */
+    @Test
+    void zeroCopyLoads_manyMoreThanTheMappingLimit_shareTheFilesMapping(@TempDir Path dir) throws IOException {
+        String json = "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+                + "\"b\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[8,20]}}";
+        byte[] header = (json + " ".repeat((8 - json.length() % 8) % 8)).getBytes(StandardCharsets.UTF_8);
+        ByteBuffer bytes = ByteBuffer.allocate(8 + header.length + 20).order(ByteOrder.LITTLE_ENDIAN);
+        bytes.putLong(header.length).put(header);
+        bytes.putFloat(1.5f).putFloat(-2f).putFloat(3f).putFloat(4f).putFloat(5f);
+        Path file = dir.resolve("tiny.safetensors");
+        Files.write(file, bytes.array());
+
+        int loads = 70_000;
+        List<Tensor> live = new ArrayList<>(loads);
+        try (Checkpoint ckpt = Safetensors.open(file)) {
+            for (int i = 0; i < loads; i++) {
+                live.add(ckpt.load(i % 2 == 0 ? "a" : "b", B));
+            }
+        }
+        // Still readable after the file is closed: each tensor keeps its slice of the mapping.
+        assertArrayEquals(new float[] {1.5f, -2f}, B.toFloats(live.get(0)));
+        assertArrayEquals(new float[] {3f, 4f, 5f}, B.toFloats(live.get(loads - 1)));
+        live.forEach(Tensor::close);
     }
 
     @Test
