@@ -125,8 +125,9 @@ final class Report {
             charts.add(chart(table3, "Adding relevant models", "relevant models in the pool",
                     cfg.outDir().resolve("accuracy-vs-relevant.png")));
         }
-        md.append("\n## Experiment 4: cost by pool size (merges of experiments 1 and 2)\n\nWall time (ms), one merge, "
-                + "building the merger included:\n\n");
+        md.append("\n## Experiment 4: cost by pool size (merges of experiment 2)\n\nExperiment 1 ran every method "
+                + "first, so one-time start-up costs (JIT, heap growth, ND4J set-up) are not in these figures.\n\n"
+                + "Wall time (ms), one merge, building the merger included:\n\n");
         appendSeries(md, millis, "pool size", "%.0f");
         if (!tensorMb.isEmpty()) {
             md.append(String.format("%nPeak tensor memory (MB): the most the backend's open tensors held during the "
