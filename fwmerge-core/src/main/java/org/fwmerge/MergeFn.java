@@ -12,7 +12,10 @@ import org.fwmerge.io.Checkpoint;
  *
  * <p>Implementations are stateless and thread-safe. They read {@code s} tensor by tensor (it is
  * assembled lazily from the pool, block by block), must not modify {@code x} or {@code s}, and write
- * every tensor of {@code out}, which has the same names and shapes as {@code x} and never aliases it.
+ * every element of {@code out}, which has the same names and shapes as {@code x} and never aliases it.
+ * At γ = 0 the output is x (no step); at γ = 1 the function takes its full step, which for the convex
+ * combination is s itself. A function that {@linkplain #staysInHull() stays in the hull} puts each
+ * tensor of out on the segment from x to s. {@link org.fwmerge.testing.MergeFnCheck} verifies all of this.
  */
 @FunctionalInterface
 public interface MergeFn {

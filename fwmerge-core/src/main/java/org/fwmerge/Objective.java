@@ -17,6 +17,10 @@ import org.fwmerge.internal.SumObjective;
  *
  * <p>An objective that is a sum of per-task losses exposes them through {@link #terms()}; the
  * per-task soft LMO ({@link SoftOptions#perTask()}) uses each term's gradient to pick one checkpoint per task.
+ *
+ * <p>A wrong gradient does not make a merge fail, it makes it wrong: unit-test a new objective with
+ * {@link org.fwmerge.testing.ObjectiveCheck#verify(Objective, Model)}, which compares the gradient with
+ * finite differences of the loss and checks the rest of this contract.
  */
 public interface Objective {
 

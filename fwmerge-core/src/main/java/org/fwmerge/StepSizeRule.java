@@ -6,7 +6,7 @@ import org.fwmerge.internal.StepSizeRules;
  * The FW-hard step size γ_t ∈ [0, 1] (Algorithm 1 line 7). A rule may evaluate the loss along the
  * merge path through {@link Context#lossAt(double)}. Rules are stateless; the merger rejects a γ that
  * is non-finite or outside [0, 1] with an {@link IllegalStateException} naming the rule and the
- * iteration.
+ * iteration. {@link org.fwmerge.testing.StepSizeRuleCheck} verifies a rule.
  */
 @FunctionalInterface
 public interface StepSizeRule {

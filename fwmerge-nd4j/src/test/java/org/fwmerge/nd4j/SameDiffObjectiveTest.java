@@ -19,6 +19,7 @@ import org.fwmerge.Model;
 import org.fwmerge.tensor.Tensor;
 import org.fwmerge.tensor.TensorBackend;
 import org.fwmerge.tensor.TensorBackends;
+import org.fwmerge.testing.ObjectiveCheck;
 import org.junit.jupiter.api.Test;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
@@ -56,12 +57,16 @@ class SameDiffObjectiveTest {
 
     /** The graph; its own w1/b1/w2 start at values different from any point evaluated. */
     private static SameDiff graph() {
+        return graph(DataType.DOUBLE);
+    }
+
+    private static SameDiff graph(DataType type) {
         SameDiff sd = SameDiff.create();
-        SDVariable in = sd.placeHolder("in", DataType.DOUBLE, -1, IN);
-        SDVariable w1 = sd.var("w1", Nd4j.valueArrayOf(new long[] {IN, HID}, 0.3, DataType.DOUBLE));
-        SDVariable b1 = sd.var("b1", Nd4j.valueArrayOf(new long[] {HID}, 0.1, DataType.DOUBLE));
-        SDVariable w2 = sd.var("w2", Nd4j.valueArrayOf(new long[] {HID, OUT}, -0.2, DataType.DOUBLE));
-        SDVariable b2 = sd.var("b2", Nd4j.createFromArray(HEAD));
+        SDVariable in = sd.placeHolder("in", type, -1, IN);
+        SDVariable w1 = sd.var("w1", Nd4j.valueArrayOf(new long[] {IN, HID}, 0.3, type));
+        SDVariable b1 = sd.var("b1", Nd4j.valueArrayOf(new long[] {HID}, 0.1, type));
+        SDVariable w2 = sd.var("w2", Nd4j.valueArrayOf(new long[] {HID, OUT}, -0.2, type));
+        SDVariable b2 = sd.var("b2", Nd4j.createFromArray(HEAD).castTo(type));
         SDVariable h = sd.nn.relu(in.mmul(w1).add(b1), 0);
         h.mmul(w2).add("logits", b2);
         return sd;
@@ -275,6 +280,22 @@ class SameDiffObjectiveTest {
     }
 
     // ---------------------------------------------------------------- isolation and threads
+
+    /** The library's own objectives pass the users' test kit, in double and in float32 graphs, on both backends. */
+    @Test
+    void objectiveCheck_crossEntropyAndEntropy_pass() {
+        for (DataType type : new DataType[] {DataType.DOUBLE, DataType.FLOAT}) {
+            SameDiffObjective ce = builder(graph(type)).crossEntropy(LABELS).build();
+            SameDiffObjective entropy = builder(graph(type)).predictionEntropy().build();
+            for (TensorBackend backend : new TensorBackend[] {ND, REF}) {
+                try (Model x = point(backend, 21)) {
+                    ObjectiveCheck.verify(ce, x);
+                    ObjectiveCheck.verify(entropy, x);
+                    ObjectiveCheck.verify(org.fwmerge.Objective.sum(List.of(ce, entropy)), x);
+                }
+            }
+        }
+    }
 
     @Test
     void evaluate_gradientsStayValidAcrossLaterCalls() {
