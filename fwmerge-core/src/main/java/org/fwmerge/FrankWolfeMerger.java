@@ -39,6 +39,8 @@ public final class FrankWolfeMerger implements Merger {
     /** Default FW-gap tolerance ε. */
     public static final double DEFAULT_TOLERANCE = 1e-6;
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(FrankWolfeMerger.class);
+
     private final Objective objective;
     private final Lmo lmo;
     private final StepSizeRule stepSize;
@@ -85,7 +87,11 @@ public final class FrankWolfeMerger implements Merger {
     @Override
     public MergeResult merge(ModelPool pool) {
         Objects.requireNonNull(pool, "pool");
-        return new FrankWolfeRun(this, pool).run();
+        LOG.debug("FW merge of {} candidates: {}", pool.size(), this);
+        MergeResult r = new FrankWolfeRun(this, pool).run();
+        LOG.debug("FW merge stopped ({}) after {} iterations in {} ms, loss {}", r.stopReason(), r.iterations().size(),
+                r.elapsed().toMillis(), r.finalLoss());
+        return r;
     }
 
     Objective objective() {

@@ -27,6 +27,8 @@ import org.fwmerge.io.TensorInfo;
  */
 public final class ModelPool implements AutoCloseable {
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ModelPool.class);
+
     private final Checkpoint base;
     private final List<Checkpoint> candidates;
 
@@ -51,6 +53,7 @@ public final class ModelPool implements AutoCloseable {
         for (Checkpoint c : list) {
             checkCompatible(base, c);
         }
+        LOG.debug("pool of {} candidates over base {}", list.size(), base.source());
         return new ModelPool(base, list);
     }
 

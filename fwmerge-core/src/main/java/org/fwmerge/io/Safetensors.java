@@ -42,6 +42,8 @@ public final class Safetensors {
     /** Default shard size limit for {@link #writeSharded}: 5 GB (decimal), as Hugging Face uses. */
     public static final long DEFAULT_MAX_SHARD_BYTES = 5_000_000_000L;
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Safetensors.class);
+
     /** The single-file name in a checkpoint directory. */
     static final String SINGLE = "model.safetensors";
 
@@ -268,6 +270,7 @@ public final class Safetensors {
 
     private static void writeFile(Checkpoint model, List<String> names, Path file, DType dtype,
             Map<String, String> metadata) throws IOException {
+        LOG.debug("writing {} tensors of {} to {} as {}", names.size(), model.source(), file, dtype);
         byte[] header = header(model, names, dtype, metadata);
         if (header.length > SafetensorsFile.MAX_HEADER_BYTES) {
             throw new HeaderTooLargeException(file + ": header of " + header.length + " bytes exceeds the limit of "

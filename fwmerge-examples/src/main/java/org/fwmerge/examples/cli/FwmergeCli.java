@@ -11,13 +11,13 @@ import picocli.CommandLine.Spec;
 /**
  * The {@code fwmerge} command line: {@code java -jar fwmerge.jar <command> ...}.
  *
- * <p>Commands: {@code inspect PATH [--base BASE]} lists and validates a checkpoint; {@code demo} runs the end-to-end demo. Exit code 0 on
+ * <p>Commands: {@code inspect PATH [--base BASE]} lists and validates a checkpoint; {@code merge CONFIG.yaml OUT_DIR} merges the models of a mergekit-style configuration; {@code demo} runs the end-to-end demo. Exit code 0 on
  * success, 1 when the input is invalid (the reason printed on one line to standard error, without a
  * stack trace), 2 for a usage error.
  */
 @Command(name = "fwmerge", mixinStandardHelpOptions = true, version = "fwmerge 0.1.0",
         description = "Merge fine-tuned checkpoints by Frank-Wolfe optimisation, and inspect checkpoints.",
-        subcommands = {InspectCommand.class, org.fwmerge.examples.demo.DemoCommand.class})
+        subcommands = {InspectCommand.class, MergeCommand.class, org.fwmerge.examples.demo.DemoCommand.class})
 public final class FwmergeCli implements Runnable {
 
     @Spec

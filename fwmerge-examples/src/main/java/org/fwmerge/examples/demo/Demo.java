@@ -192,6 +192,9 @@ public final class Demo {
             }
         }
         out.println("[4/4] report");
+        Path cli = exportMergeConfig(checkpoints);
+        out.println("  FW-soft from the command line: java -jar fwmerge-examples/target/fwmerge.jar merge " + cli + " "
+                + cfg.outDir().resolve("cli/merged"));
         Path results = report.write(zoo, (System.nanoTime() - start) / 1e9);
         out.printf("done in %.0f s%n  results: %s%n  charts:  %s%n", (System.nanoTime() - start) / 1e9,
                 results.toAbsolutePath(), String.join(", ", report.charts().stream().map(p -> p.toAbsolutePath().toString()).toList()));
@@ -213,6 +216,33 @@ public final class Demo {
             report.cost(m.name(), pool.size(), nanos / 1_000_000, probe.stop());
         }
         return r;
+    }
+
+    /**
+     * Writes {@code cli/frank-wolfe.yaml} and its objective files into the output directory: experiment
+     * 1's FW-soft (all checkpoints, cross-entropy on the evaluation tasks' calibration samples) as a
+     * configuration for {@code fwmerge merge}. Paths are as the demo was given them (relative to the
+     * working directory, like mergekit's).
+     */
+    private Path exportMergeConfig(List<Path> checkpoints) throws IOException {
+        Path dir = cfg.outDir().resolve("cli");
+        StringBuilder y = new StringBuilder();
+        y.append("# FW-soft over the demo's zoo, as experiment 1 runs it; written by the demo.\n");
+        y.append("merge_method: frank_wolfe\n");
+        y.append("base_model: ").append(zoo.baseCheckpoint().orElseThrow()).append('\n');
+        y.append("models:\n");
+        checkpoints.forEach(c -> y.append("  - model: ").append(c).append('\n'));
+        y.append("parameters:\n  variant: soft\n  lmo: layer_wise\n  iterations: ").append(FW_SOFT_ITERATIONS).append('\n');
+        y.append("objective:   # one cross-entropy term per task: FW-soft picks one checkpoint per task\n");
+        for (String t : cfg.evalTasks()) {
+            List<Path> files = zoo.exportCalibrationObjective(t, CALIBRATION, SEED, dir);
+            y.append("  - graph: ").append(files.get(0)).append('\n');
+            y.append("    calibration: ").append(files.get(1)).append('\n');
+        }
+        y.append("dtype: float32\n");
+        Path file = dir.resolve("frank-wolfe.yaml");
+        Files.writeString(file, y.toString());
+        return file;
     }
 
     /** Sum of per-task calibration losses (labelled and entropy), built once per task. */

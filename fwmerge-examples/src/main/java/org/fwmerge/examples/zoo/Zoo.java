@@ -251,6 +251,36 @@ public final class Zoo {
     }
 
     /**
+     * Writes what {@code fwmerge merge} needs to rebuild {@link #calibrationObjective} from files (the
+     * form of a {@code frank_wolfe} configuration's {@code objective:} entries): the task's network up to
+     * the logits, saved with {@link SameDiff#save} as {@code <task>.sd} (trunk variables named like the
+     * checkpoint tensors, the head as constants), and {@code <task>-calibration.safetensors} with the
+     * calibration {@code inputs} [n, 784] and {@code labels} (class indices as F32, for cross-entropy).
+     *
+     * @return the graph file and the calibration file
+     * @throws IOException if a file cannot be written
+     */
+    public List<Path> exportCalibrationObjective(String task, int samples, long seed, Path dir) throws IOException {
+        TaskGraph g = calibrationGraph(task, samples, seed);
+        java.nio.file.Files.createDirectories(dir);
+        Path graph = dir.resolve(task + ".sd");
+        Mlp.logitsGraph(toNd(base), task, headW(task(task)), headB(task(task))).save(graph.toFile(), false);
+        int n = (int) g.inputs().size(0);
+        float[] labels = new float[n];
+        for (int i = 0; i < n; i++) {
+            labels[i] = g.labels().getRow(i).argMax().getInt(0);
+        }
+        Map<String, float[]> cal = new LinkedHashMap<>();
+        cal.put("inputs", g.inputs().castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT).data().asFloat());
+        cal.put("labels", labels);
+        Path calibration = dir.resolve(task + "-calibration.safetensors");
+        org.fwmerge.io.Safetensors.write(Model.ofArrays(task + " calibration", org.fwmerge.tensor.TensorBackends.reference(),
+                cal, Map.of("inputs", new long[] {n, Mlp.IN})), calibration, org.fwmerge.io.DType.F32,
+                Map.of("task", task, "samples", Integer.toString(n), "seed", Long.toString(seed)));
+        return List.of(graph, calibration);
+    }
+
+    /**
      * Trains a zoo in memory (no cache).
      *
      * @throws IOException if the data cannot be read

@@ -62,6 +62,17 @@ class DemoSmokeTest {
         assertTrue(Files.size(dir.resolve("out/fw-gap.png")) > 1000);
         assertTrue(md.contains("AdaMerging raised the total task-vector weight"), "AdaMerging's Σλ reported");
 
+        // The exported command-line configuration merges by FW-soft from files alone.
+        Path yaml = dir.resolve("out/cli/frank-wolfe.yaml");
+        assertTrue(Files.readString(yaml).contains("merge_method: frank_wolfe"), Files.readString(yaml));
+        java.io.StringWriter err = new java.io.StringWriter();
+        int code = org.fwmerge.examples.cli.FwmergeCli.run(new String[] {"merge", yaml.toString(),
+                dir.resolve("out/cli/merged").toString()}, new java.io.PrintWriter(new java.io.StringWriter()),
+                new java.io.PrintWriter(err));
+        assertTrue(code == 0, err.toString());
+        assertTrue(err.toString().contains("iteration 1/5"), err.toString());
+        assertTrue(Files.exists(dir.resolve("out/cli/merged/model.safetensors")));
+
         // Experiment 4: every method's time and tensor memory. Weight averaging holds its output (one trunk,
         // 2.1 MB) and streams one candidate tensor at a time, so its exact peak lies between 1 and 2 trunks.
         String costs = md.substring(md.indexOf("## Experiment 4"));

@@ -1,0 +1,301 @@
+package org.fwmerge.examples.cli;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+import org.fwmerge.FrankWolfeMerger;
+import org.fwmerge.Lmo;
+import org.fwmerge.MergeResult;
+import org.fwmerge.Merger;
+import org.fwmerge.ModelPool;
+import org.fwmerge.ParameterSelection;
+import org.fwmerge.SoftOptions;
+import org.fwmerge.StepSizeRule;
+import org.fwmerge.baseline.GeneralizedTaskArithmetic;
+import org.fwmerge.baseline.WeightAveraging;
+import org.fwmerge.examples.cli.MergeConfig.Method;
+import org.fwmerge.examples.cli.MergeConfig.ModelRef;
+import org.fwmerge.io.Checkpoint;
+import org.fwmerge.io.DType;
+import org.fwmerge.io.Safetensors;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code fwmerge merge CONFIG.yaml OUT_DIR}: merges the models a mergekit-style YAML file names.
+ *
+ * <p>mergekit's {@code linear}, {@code task_arithmetic}, {@code ties}, {@code dare_linear} and
+ * {@code dare_ties} follow mergekit's definitions ({@link WeightAveraging} and
+ * {@link GeneralizedTaskArithmetic}); {@code frank_wolfe} runs FW-Merging with the configuration's
+ * objective. OUT_DIR receives {@code model.safetensors} (or shards and their index), the base
+ * directory's non-weight files (config, tokenizer) and {@code fwmerge_config.yml}; the configuration
+ * is also embedded in the safetensors metadata. Every file is written atomically; an OUT_DIR that
+ * holds one of the inputs is refused before any work.
+ */
+@Command(name = "merge", mixinStandardHelpOptions = true,
+        description = "Merge the models of a mergekit-style YAML configuration (linear, task_arithmetic, ties,"
+                + " dare_linear, dare_ties, frank_wolfe) into OUT_DIR.")
+final class MergeCommand implements Callable<Integer> {
+
+    /** Name of the copy of the configuration written beside the model. */
+    static final String CONFIG_COPY = "fwmerge_config.yml";
+    /** Files of a base directory that are weights, not copied to the output. */
+    private static final List<String> WEIGHT_SUFFIXES = List.of(".safetensors", ".safetensors.index.json", ".bin",
+            ".bin.index.json", ".pt", ".pth", ".ckpt", ".h5", ".msgpack", ".gguf", ".tmp");
+
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "CONFIG", description = "mergekit-style YAML configuration")
+    Path config;
+
+    @Parameters(index = "1", paramLabel = "OUT_DIR", description = "output directory (created if missing)")
+    Path out;
+
+    @Option(names = "--max-shard-size", paramLabel = "BYTES", defaultValue = "5000000000",
+            description = "largest shard of tensor data (default ${DEFAULT-VALUE}); a smaller model is one file")
+    long maxShardBytes;
+
+    @Option(names = "--seed", paramLabel = "N", defaultValue = "0",
+            description = "seed of the random sparsification of dare_linear and dare_ties (default ${DEFAULT-VALUE})")
+    long seed;
+
+    @Override
+    public Integer call() throws IOException {
+        PrintWriter err = spec.commandLine().getErr();
+        long start = System.nanoTime();
+        String text = Files.readString(config);
+        MergeConfig c = MergeConfig.parse(text, config.toString());
+        Method method = c.methodKind();
+        List<Checkpoint> opened = new ArrayList<>();
+        try {
+            ModelRef baseRef = c.base().orElse(c.models().get(0));
+            refuseOverlap(c);
+            Checkpoint base = open(baseRef, opened);
+            List<Checkpoint> candidates = new ArrayList<>();
+            List<Integer> indices = new ArrayList<>();
+            for (int i = 0; i < c.models().size(); i++) {
+                ModelRef m = c.models().get(i);
+                // task vectors are differences to the base: mergekit skips the base where it is listed
+                if (method != Method.LINEAR && c.base().isPresent() && m.text().equals(baseRef.text())) {
+                    continue;
+                }
+                candidates.add(open(m, opened));
+                indices.add(i);
+            }
+            if (candidates.isEmpty()) {
+                throw new IllegalArgumentException(config + ": no model to merge besides the base");
+            }
+            List<String> mergeable = new ArrayList<>();
+            for (String name : base.names()) {
+                if (base.info(name).dtype().isMergeable()) {
+                    mergeable.add(name);
+                }
+            }
+            try (ModelPool pool = ModelPool.of(base, candidates)) {
+                Merger merger = merger(c, method, indices, mergeable, base, err); // checks every setting first
+                err.printf(Locale.ROOT, "fwmerge merge: %s over base %s, %d candidates, %d tensors%n", method.key,
+                        baseRef.text(), candidates.size(), mergeable.size());
+                MergeResult r = merger.merge(pool);
+                try {
+                    write(c, text, r, pool.base(), baseRef, err);
+                } finally {
+                    r.model().close();
+                }
+            }
+            err.printf(Locale.ROOT, "done in %.1f s: %s%n", (System.nanoTime() - start) / 1e9, out);
+            return 0;
+        } finally {
+            for (int i = opened.size() - 1; i >= 0; i--) {
+                opened.get(i).close();
+            }
+        }
+    }
+
+    private Merger merger(MergeConfig c, Method method, List<Integer> indices, List<String> mergeable, Checkpoint base,
+            PrintWriter err) throws IOException {
+        ParameterSelection all = ConfigObjectives.exactly(mergeable);
+        double[] w = new double[indices.size()];
+        switch (method) {
+            case LINEAR -> {
+                for (int k = 0; k < w.length; k++) {
+                    w[k] = c.number(indices.get(k), "weight", null);
+                }
+                return WeightAveraging.builder().weights(w).normalizeWeights(c.flag("normalize", true)).parameters(all).build();
+            }
+            case FRANK_WOLFE -> {
+                return frankWolfe(c, base, mergeable, err);
+            }
+            default -> {
+                double[] rho = new double[w.length];
+                for (int k = 0; k < w.length; k++) {
+                    w[k] = c.number(indices.get(k), "weight", null);
+                    rho[k] = c.number(indices.get(k), "density", 1.0);
+                }
+                c.flag("int8_mask", false); // mergekit's memory option: fwmerge never materialises the masks
+                GeneralizedTaskArithmetic.Builder b = GeneralizedTaskArithmetic
+                        .builder(GeneralizedTaskArithmetic.Method.valueOf(method.name())).weights(w).densities(rho)
+                        .lambda(c.number("lambda", 1.0)).seed(seed).parameters(all);
+                if (c.parameters().containsKey("normalize")) {
+                    b.normalize(c.flag("normalize", false));
+                }
+                if (c.parameters().containsKey("rescale")) {
+                    b.rescale(c.flag("rescale", false));
+                }
+                return b.build();
+            }
+        }
+    }
+
+    private static Merger frankWolfe(MergeConfig c, Checkpoint base, List<String> mergeable, PrintWriter err)
+            throws IOException {
+        ConfigObjectives.Built objective = ConfigObjectives.build(c.objective(), base, mergeable);
+        int iterations = (int) c.number("iterations", FrankWolfeMerger.DEFAULT_MAX_ITERATIONS);
+        if (iterations != c.number("iterations", FrankWolfeMerger.DEFAULT_MAX_ITERATIONS)) {
+            throw new IllegalArgumentException("parameters.iterations must be a whole number, got " + c.parameters().get("iterations"));
+        }
+        FrankWolfeMerger.Builder b = FrankWolfeMerger.builder().objective(objective.objective())
+                .parameters(objective.tensors()).maxIterations(iterations)
+                .tolerance(c.number("tolerance", FrankWolfeMerger.DEFAULT_TOLERANCE))
+                .listener((it, max) -> err.printf(Locale.ROOT, "  iteration %d/%d: loss %.6f, gap %.3e%n",
+                        it.iteration() + 1, max, it.loss(), it.gap()));
+        String lmo = c.string("lmo", "layer_wise");
+        switch (lmo) {
+            case "layer_wise" -> b.lmo(Lmo.layerWise());
+            case "task_wise" -> b.lmo(Lmo.taskWise());
+            default -> throw new IllegalArgumentException("parameters.lmo must be layer_wise or task_wise, got '" + lmo + "'");
+        }
+        String variant = c.string("variant", "hard");
+        switch (variant) {
+            case "hard" -> b.stepSize(stepSize(c));
+            case "soft" -> {
+                int k = (int) c.number("top_k", 0);
+                b.soft(k > 0 ? SoftOptions.topK(k) : c.objective() instanceof List<?> l && l.size() > 1
+                        ? SoftOptions.perTask() : SoftOptions.topK(3));
+                if (c.parameters().containsKey("step_size") || c.parameters().containsKey("gamma")) {
+                    throw new IllegalArgumentException("parameters.step_size and gamma apply to variant hard only");
+                }
+            }
+            default -> throw new IllegalArgumentException("parameters.variant must be hard or soft, got '" + variant + "'");
+        }
+        if (variant.equals("hard") && c.parameters().containsKey("top_k")) {
+            throw new IllegalArgumentException("parameters.top_k applies to variant soft only");
+        }
+        return b.build();
+    }
+
+    private static StepSizeRule stepSize(MergeConfig c) {
+        String rule = c.string("step_size", "line_search");
+        return switch (rule) {
+            case "line_search" -> StepSizeRule.lineSearch();
+            case "harmonic" -> StepSizeRule.harmonic(c.number("gamma", 1.0));
+            case "constant" -> {
+                if (!c.parameters().containsKey("gamma")) {
+                    throw new IllegalArgumentException("parameters.step_size constant needs parameters.gamma");
+                }
+                yield StepSizeRule.constant(c.number("gamma", 0));
+            }
+            default -> throw new IllegalArgumentException("parameters.step_size must be line_search, harmonic or constant,"
+                    + " got '" + rule + "'");
+        };
+    }
+
+    private static Checkpoint open(ModelRef ref, List<Checkpoint> opened) throws IOException {
+        Checkpoint c = Safetensors.open(ref.path());
+        opened.add(c);
+        if (ref.adapter().isPresent()) {
+            Checkpoint a = Safetensors.openAdapter(c, ref.adapter().get());
+            opened.add(a);
+            return a;
+        }
+        return c;
+    }
+
+    /** Refuses an OUT_DIR that is, or holds, one of the inputs, before anything is read or written. */
+    private void refuseOverlap(MergeConfig c) throws IOException {
+        Path o = canonical(out);
+        List<ModelRef> refs = new ArrayList<>(c.models());
+        c.base().ifPresent(refs::add);
+        for (ModelRef r : refs) {
+            List<Path> inputs = new ArrayList<>(List.of(r.path()));
+            r.adapter().ifPresent(inputs::add);
+            for (Path p : inputs) {
+                if (canonical(p).startsWith(o)) {
+                    throw new IllegalArgumentException("the output directory " + out + " holds the input " + p
+                            + " (model '" + r.text() + "'); writing there could replace it: choose another OUT_DIR");
+                }
+            }
+        }
+    }
+
+    /** The real path where the file exists; else the real path of its nearest existing parent plus the rest. */
+    private static Path canonical(Path p) throws IOException {
+        Path abs = p.toAbsolutePath().normalize();
+        Path existing = abs;
+        while (existing != null && !Files.exists(existing)) {
+            existing = existing.getParent();
+        }
+        return existing == null ? abs : existing.toRealPath().resolve(existing.relativize(abs));
+    }
+
+    private void write(MergeConfig c, String text, MergeResult r, Checkpoint base, ModelRef baseRef, PrintWriter err)
+            throws IOException {
+        Files.createDirectories(out);
+        DType dtype = c.dtype().orElseGet(() -> defaultDType(base));
+        Map<String, String> meta = new LinkedHashMap<>(r.configuration());
+        meta.put("fwmerge.config", text);
+        err.printf(Locale.ROOT, "writing %s as %s%n", out, dtype);
+        Safetensors.writeSharded(r.withUnmerged(base), out, dtype, meta, maxShardBytes);
+        if (Files.isDirectory(baseRef.path())) {
+            try (Stream<Path> files = Files.list(baseRef.path())) {
+                for (Path f : (Iterable<Path>) files::iterator) {
+                    String name = f.getFileName().toString();
+                    if (Files.isRegularFile(f) && WEIGHT_SUFFIXES.stream().noneMatch(name::endsWith) && !name.startsWith(".")
+                            && !name.equals(CONFIG_COPY) && !name.startsWith("adapter_")) {
+                        atomicCopy(f, out.resolve(name));
+                    }
+                }
+            }
+        }
+        Path tmp = Files.createTempFile(out, ".fwmerge-", ".tmp");
+        try {
+            Files.writeString(tmp, text);
+            Files.move(tmp, out.resolve(CONFIG_COPY), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    private static void atomicCopy(Path from, Path to) throws IOException {
+        Path tmp = Files.createTempFile(to.getParent(), ".fwmerge-", ".tmp");
+        try {
+            Files.copy(from, tmp, StandardCopyOption.REPLACE_EXISTING);
+            Files.move(tmp, to, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    /** The base's dtype where it is a half or single precision, else float32. */
+    private static DType defaultDType(Checkpoint base) {
+        for (String name : base.names()) {
+            DType d = base.info(name).dtype();
+            if (d == DType.F16 || d == DType.BF16 || d == DType.F32) {
+                return d;
+            }
+        }
+        return DType.F32;
+    }
+}

@@ -1,0 +1,307 @@
+package org.fwmerge.examples.cli;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import org.fwmerge.io.DType;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.constructor.SafeConstructor;
+import org.yaml.snakeyaml.error.YAMLException;
+
+/**
+ * A merge configuration in mergekit's YAML format, read strictly: every key is known, every value has
+ * its expected type, and mergekit features fwmerge does not implement are refused by name — nothing
+ * is silently ignored. Values are checked here; the files they name are opened by {@link MergeCommand}.
+ *
+ * @param method     {@code merge_method}
+ * @param base       {@code base_model}, if given
+ * @param models     {@code models}, in order
+ * @param parameters the global {@code parameters} (scalars)
+ * @param dtype      {@code out_dtype}, else {@code dtype}, if given
+ * @param objective  the {@code objective:} map or list ({@code frank_wolfe} only), else null
+ */
+record MergeConfig(String method, Optional<ModelRef> base, List<ModelRef> models, Map<String, Object> parameters,
+        Optional<DType> dtype, Object objective) {
+
+    /** The methods {@code fwmerge merge} implements, with the parameter keys each accepts (global; per model). */
+    enum Method {
+        LINEAR("linear", Set.of("weight", "normalize"), Set.of("weight")),
+        TASK_ARITHMETIC("task_arithmetic", GTA_GLOBAL, GTA_MODEL),
+        TIES("ties", GTA_GLOBAL, GTA_MODEL),
+        DARE_LINEAR("dare_linear", GTA_GLOBAL, GTA_MODEL),
+        DARE_TIES("dare_ties", GTA_GLOBAL, GTA_MODEL),
+        FRANK_WOLFE("frank_wolfe", Set.of("variant", "lmo", "step_size", "gamma", "iterations", "tolerance", "top_k"),
+                Set.of());
+
+        final String key;
+        final Set<String> global;
+        final Set<String> perModel;
+
+        Method(String key, Set<String> global, Set<String> perModel) {
+            this.key = key;
+            this.global = global;
+            this.perModel = perModel;
+        }
+
+        static Method of(String key) {
+            for (Method m : values()) {
+                if (m.key.equals(key)) {
+                    return m;
+                }
+            }
+            List<String> names = new ArrayList<>();
+            for (Method m : values()) {
+                names.add(m.key);
+            }
+            throw new IllegalArgumentException("merge_method '" + key + "' is not supported by fwmerge merge (supported: "
+                    + String.join(", ", names) + ")");
+        }
+    }
+
+    private static final Set<String> GTA_GLOBAL = Set.of("weight", "density", "normalize", "rescale", "lambda", "int8_mask");
+    private static final Set<String> GTA_MODEL = Set.of("weight", "density");
+    private static final Set<String> TOP_LEVEL = Set.of("merge_method", "base_model", "models", "parameters", "dtype",
+            "out_dtype", "objective");
+    /** mergekit keys fwmerge does not implement: refused by name rather than reported as unknown. */
+    private static final Set<String> UNSUPPORTED = Set.of("slices", "modules", "tokenizer_source", "tokenizer",
+            "chat_template");
+
+    /**
+     * A model reference: a checkpoint path, or {@code PATH+ADAPTER} for a PEFT LoRA adapter applied to
+     * the model at PATH (mergekit's syntax).
+     *
+     * @param text       as written
+     * @param path       the checkpoint (file or directory)
+     * @param adapter    the adapter directory, if any
+     * @param parameters the model's own parameters (scalars)
+     */
+    record ModelRef(String text, Path path, Optional<Path> adapter, Map<String, Object> parameters) {
+    }
+
+    /** The method, parsed. */
+    Method methodKind() {
+        return Method.of(method);
+    }
+
+    /**
+     * A parameter of model {@code i}: its own, else the global one, else {@code fallback} (null:
+     * required).
+     *
+     * @throws IllegalArgumentException if required and absent, or not a number
+     */
+    double number(int i, String key, Double fallback) {
+        Object v = models.get(i).parameters().get(key);
+        String where = "models[" + i + "].parameters." + key;
+        if (v == null) {
+            v = parameters.get(key);
+            where = "parameters." + key;
+        }
+        if (v == null) {
+            if (fallback == null) {
+                throw new IllegalArgumentException("models[" + i + "] (" + models.get(i).text() + ") has no '" + key
+                        + "': give it in the model's parameters or in the global parameters (mergekit requires it too)");
+            }
+            return fallback;
+        }
+        return toNumber(v, where);
+    }
+
+    /** A global boolean parameter, or {@code fallback}. */
+    boolean flag(String key, boolean fallback) {
+        Object v = parameters.get(key);
+        if (v == null) {
+            return fallback;
+        }
+        if (!(v instanceof Boolean b)) {
+            throw new IllegalArgumentException("parameters." + key + " must be true or false, got '" + v + "'");
+        }
+        return b;
+    }
+
+    /** A global numeric parameter, or {@code fallback}. */
+    double number(String key, double fallback) {
+        Object v = parameters.get(key);
+        return v == null ? fallback : toNumber(v, "parameters." + key);
+    }
+
+    /** A global string parameter, or {@code fallback}. */
+    String string(String key, String fallback) {
+        Object v = parameters.get(key);
+        return v == null ? fallback : v.toString();
+    }
+
+    private static double toNumber(Object v, String where) {
+        if (!(v instanceof Number n) || !Double.isFinite(n.doubleValue())) {
+            throw new IllegalArgumentException(where + " must be a finite number, got '" + v + "'");
+        }
+        return n.doubleValue();
+    }
+
+    /**
+     * Parses and checks a configuration.
+     *
+     * @param text   the YAML text
+     * @param source the file name, for messages
+     * @throws IllegalArgumentException naming the file and the offending key
+     */
+    static MergeConfig parse(String text, String source) {
+        try {
+            return parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static MergeConfig parse(String text) {
+        LoaderOptions options = new LoaderOptions();
+        options.setAllowDuplicateKeys(false);
+        options.setMaxAliasesForCollections(0);
+        Object root;
+        try {
+            root = new Yaml(new SafeConstructor(options)).load(text);
+        } catch (YAMLException e) {
+            throw new IllegalArgumentException("not valid YAML: " + e.getMessage().replace('\n', ' '), e);
+        }
+        Map<String, Object> top = map(root, "the document");
+        for (String key : top.keySet()) {
+            if (UNSUPPORTED.contains(key)) {
+                throw new IllegalArgumentException("'" + key + "' is not supported by fwmerge merge (only 'models' merges"
+                        + " of whole models)");
+            }
+            if (!TOP_LEVEL.contains(key)) {
+                throw new IllegalArgumentException("unknown key '" + key + "' (known: " + new java.util.TreeSet<>(TOP_LEVEL) + ")");
+            }
+        }
+        Object m = top.get("merge_method");
+        if (!(m instanceof String methodName)) {
+            throw new IllegalArgumentException("merge_method is required, e.g. 'merge_method: ties'");
+        }
+        Method method = Method.of(methodName);
+        Map<String, Object> global = scalars(top.get("parameters") == null ? Map.of() : map(top.get("parameters"), "parameters"),
+                "parameters", method.global, method);
+        Optional<ModelRef> base = top.get("base_model") == null ? Optional.empty()
+                : Optional.of(ref(string(top.get("base_model"), "base_model"), Map.of()));
+        Object ms = top.get("models");
+        if (!(ms instanceof List<?> list) || list.isEmpty()) {
+            throw new IllegalArgumentException("models must be a non-empty list of {model: PATH, parameters: {...}}");
+        }
+        List<ModelRef> models = new ArrayList<>();
+        for (int i = 0; i < list.size(); i++) {
+            String where = "models[" + i + "]";
+            Map<String, Object> entry = map(list.get(i), where);
+            for (String key : entry.keySet()) {
+                if (!key.equals("model") && !key.equals("parameters")) {
+                    throw new IllegalArgumentException(where + ": unknown key '" + key + "' (known: model, parameters)");
+                }
+            }
+            Map<String, Object> params = entry.get("parameters") == null ? Map.of()
+                    : scalars(map(entry.get("parameters"), where + ".parameters"), where + ".parameters", method.perModel, method);
+            models.add(ref(string(entry.get("model"), where + ".model"), params));
+        }
+        if (method != Method.LINEAR && method != Method.FRANK_WOLFE && base.isEmpty()) {
+            throw new IllegalArgumentException("merge_method " + method.key + " needs base_model (task vectors are θ_i − θ_base)");
+        }
+        if (method == Method.FRANK_WOLFE && base.isEmpty()) {
+            throw new IllegalArgumentException("merge_method frank_wolfe needs base_model (the first vertex and the start)");
+        }
+        Object objective = top.get("objective");
+        if (method == Method.FRANK_WOLFE && objective == null) {
+            throw new IllegalArgumentException("merge_method frank_wolfe needs an 'objective:' (a SameDiff graph with"
+                    + " calibration data, or a class implementing " + ObjectiveProvider.class.getName() + ")");
+        }
+        if (method != Method.FRANK_WOLFE && objective != null) {
+            throw new IllegalArgumentException("'objective' applies to merge_method frank_wolfe only, not " + method.key);
+        }
+        Optional<DType> dtype = Optional.empty();
+        for (String key : List.of("dtype", "out_dtype")) { // out_dtype wins, as in mergekit
+            if (top.get(key) != null) {
+                dtype = Optional.of(dtype(string(top.get(key), key), key));
+            }
+        }
+        return new MergeConfig(method.key, base, List.copyOf(models), global, dtype, objective);
+    }
+
+    private static DType dtype(String name, String key) {
+        switch (name) {
+            case "float32":
+                return DType.F32;
+            case "float16":
+                return DType.F16;
+            case "bfloat16":
+                return DType.BF16;
+            default:
+                throw new IllegalArgumentException(key + " '" + name + "' is not supported (float32, float16 or bfloat16)");
+        }
+    }
+
+    private static ModelRef ref(String text, Map<String, Object> params) {
+        int plus = text.indexOf('+');
+        if (plus == 0 || plus == text.length() - 1 || text.indexOf('+', plus + 1) >= 0) {
+            throw new IllegalArgumentException("model reference '" + text + "' must be PATH or PATH+LORA_ADAPTER");
+        }
+        Path path = Path.of(plus < 0 ? text : text.substring(0, plus));
+        Optional<Path> adapter = plus < 0 ? Optional.empty() : Optional.of(Path.of(text.substring(plus + 1)));
+        return new ModelRef(text, path, adapter, params);
+    }
+
+    /** Checks that parameter values are plain scalars (no gradients, no filters) and the keys known. */
+    private static Map<String, Object> scalars(Map<String, Object> params, String where, Set<String> allowed, Method method) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        for (Map.Entry<String, Object> e : params.entrySet()) {
+            String key = e.getKey();
+            Object v = e.getValue();
+            if (!allowed.contains(key)) {
+                throw new IllegalArgumentException(where + ": '" + key + "' is not a parameter of " + method.key
+                        + (allowed.isEmpty() ? " (it takes none here)" : " (known: " + new java.util.TreeSet<>(allowed) + ")"));
+            }
+            if (v instanceof List<?>) {
+                throw new IllegalArgumentException(where + "." + key + ": gradient lists are not supported, give one value");
+            }
+            if (v instanceof Map<?, ?>) {
+                throw new IllegalArgumentException(where + "." + key + ": conditional values (value/filter) are not"
+                        + " supported, give one value");
+            }
+            if (v == null) {
+                throw new IllegalArgumentException(where + "." + key + " has no value");
+            }
+            out.put(key, v);
+        }
+        return Collections.unmodifiableMap(out);
+    }
+
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> map(Object o, String where) {
+        if (!(o instanceof Map<?, ?> m)) {
+            throw new IllegalArgumentException(where + " must be a mapping, got " + describe(o));
+        }
+        for (Object k : m.keySet()) {
+            if (!(k instanceof String)) {
+                throw new IllegalArgumentException(where + " has a key that is not a string: " + k);
+            }
+        }
+        return (Map<String, Object>) m;
+    }
+
+    static String string(Object o, String where) {
+        if (!(o instanceof String s) || s.isBlank()) {
+            throw new IllegalArgumentException(where + " must be a non-empty string, got " + describe(o));
+        }
+        return s;
+    }
+
+    private static String describe(Object o) {
+        return o == null ? "nothing" : "'" + o + "' (" + o.getClass().getSimpleName().toLowerCase(Locale.ROOT) + ")";
+    }
+
+    MergeConfig {
+        Objects.requireNonNull(method, "method");
+    }
+}

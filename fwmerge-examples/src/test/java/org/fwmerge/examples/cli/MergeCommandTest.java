@@ -1,0 +1,332 @@
+package org.fwmerge.examples.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.fwmerge.MergeResult;
+import org.fwmerge.Model;
+import org.fwmerge.ModelPool;
+import org.fwmerge.ParameterSelection;
+import org.fwmerge.baseline.GeneralizedTaskArithmetic;
+import org.fwmerge.io.Checkpoint;
+import org.fwmerge.io.DType;
+import org.fwmerge.io.Safetensors;
+import org.fwmerge.tensor.TensorBackend;
+import org.fwmerge.tensor.TensorBackends;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.factory.Nd4j;
+
+/** {@code fwmerge merge} on real files: mergekit's methods and keys, frank_wolfe, outputs and errors. */
+class MergeCommandTest {
+
+    private static final TensorBackend REF = TensorBackends.reference();
+    private static final float[][] W = {{0, 0, 0, 0, 0, 0}, {1, -2, 0.5f, 3, -1, 0.25f}, {-1, 1, 2, 0.5f, 0.5f, -3},
+            {2, 0.5f, -0.5f, 1, 1, 1}};
+
+    @TempDir
+    Path tmp;
+
+    private record Result(int code, String out, String err) {
+    }
+
+    private static Result run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = FwmergeCli.run(args, new PrintWriter(out), new PrintWriter(err));
+        return new Result(code, out.toString(), err.toString());
+    }
+
+    private static Model model(String name, float[] w, float bias) {
+        Map<String, float[]> a = new LinkedHashMap<>();
+        a.put("w", w);
+        a.put("b", new float[] {bias, -bias, 2 * bias});
+        return Model.ofArrays(name, REF, a, Map.of("w", new long[] {2, 3}));
+    }
+
+    /** base/ (a model directory with config and tokenizer files) and m1..m3.safetensors. */
+    private void models() throws IOException {
+        Path base = Files.createDirectories(tmp.resolve("base"));
+        Safetensors.write(model("base", W[0], 0), base.resolve("model.safetensors"), DType.F32, Map.of());
+        Files.writeString(base.resolve("config.json"), "{\"model_type\": \"tiny\"}");
+        Files.writeString(base.resolve("tokenizer.json"), "{}");
+        for (int i = 1; i <= 3; i++) {
+            Safetensors.write(model("m" + i, W[i], i), tmp.resolve("m" + i + ".safetensors"), DType.F32, Map.of());
+        }
+    }
+
+    private Path yaml(String text) throws IOException {
+        return Files.writeString(tmp.resolve("config.yaml"), text.replace("$D", tmp.toString()));
+    }
+
+    private float[] merged(String dir, String tensor) throws IOException {
+        try (Checkpoint c = Safetensors.open(tmp.resolve(dir))) {
+            return REF.toFloats(c.load(tensor, REF));
+        }
+    }
+
+    @Test
+    void taskArithmetic_perModelWeightsAndLambda_matchTheDefinition() throws IOException {
+        models();
+        Path cfg = yaml("""
+                merge_method: task_arithmetic
+                base_model: $D/base
+                models:
+                  - model: $D/m1.safetensors
+                    parameters: {weight: 0.5}
+                  - model: $D/m2.safetensors
+                    parameters: {weight: 0.3}
+                  - model: $D/m3.safetensors
+                parameters:
+                  weight: 0.2
+                  lambda: 0.5
+                dtype: float32
+                """);
+        Result r = run("merge", cfg.toString(), tmp.resolve("out").toString());
+        assertEquals(0, r.code(), r.err());
+        float[] w = merged("out", "w");
+        double[] weights = {0.5, 0.3, 0.2};
+        for (int j = 0; j < 6; j++) {
+            double expected = 0;
+            for (int i = 0; i < 3; i++) {
+                expected += weights[i] * W[i + 1][j];
+            }
+            assertEquals(0.5 * expected, w[j], 1e-6, "w[" + j + "] = λ·Σ w_i τ_i (base 0)");
+        }
+        assertTrue(r.err().contains("fwmerge merge: task_arithmetic"), r.err());
+        assertEquals("", r.out());
+    }
+
+    @Test
+    void linear_isTheNormalisedWeightedMean_andCopiesTheBasesFilesAndConfig() throws IOException {
+        models();
+        Path cfg = yaml("""
+                merge_method: linear
+                base_model: $D/base
+                models:
+                  - model: $D/m1.safetensors
+                    parameters: {weight: 3}
+                  - model: $D/m2.safetensors
+                    parameters: {weight: 1}
+                dtype: bfloat16
+                """);
+        Result r = run("merge", cfg.toString(), tmp.resolve("out").toString());
+        assertEquals(0, r.code(), r.err());
+        float[] b = merged("out", "b");
+        assertEquals((3 * 1 + 1 * 2) / 4.0, b[0], 1e-2, "Σ w θ / Σ w, in bfloat16");
+        try (Checkpoint c = Safetensors.open(tmp.resolve("out"))) {
+            assertEquals(DType.BF16, c.info("w").dtype());
+            assertTrue(c.metadata().get("fwmerge.config").contains("merge_method: linear"));
+            assertEquals("weight-averaging", c.metadata().get("method"));
+        }
+        assertEquals("{\"model_type\": \"tiny\"}", Files.readString(tmp.resolve("out/config.json")));
+        assertTrue(Files.exists(tmp.resolve("out/tokenizer.json")));
+        assertEquals(Files.readString(cfg), Files.readString(tmp.resolve("out/fwmerge_config.yml")));
+    }
+
+    @Test
+    void ties_yamlSettingsReachTheMergerUnchanged() throws IOException {
+        models();
+        Path cfg = yaml("""
+                merge_method: ties
+                base_model: $D/base
+                models:
+                  - model: $D/base
+                  - model: $D/m1.safetensors
+                    parameters: {weight: 1.0, density: 0.5}
+                  - model: $D/m2.safetensors
+                    parameters: {weight: 0.5, density: 0.7}
+                  - model: $D/m3.safetensors
+                    parameters: {weight: 0.7, density: 0.4}
+                parameters:
+                  normalize: false
+                  int8_mask: true
+                """);
+        Result r = run("merge", cfg.toString(), tmp.resolve("out").toString());
+        assertEquals(0, r.code(), r.err());
+        try (ModelPool pool = ModelPool.open(tmp.resolve("base"), java.util.List.of(tmp.resolve("m1.safetensors"),
+                tmp.resolve("m2.safetensors"), tmp.resolve("m3.safetensors")))) {
+            MergeResult direct = GeneralizedTaskArithmetic.builder(GeneralizedTaskArithmetic.Method.TIES)
+                    .weights(1.0, 0.5, 0.7).densities(0.5, 0.7, 0.4).normalize(false).backend(REF)
+                    .parameters(ParameterSelection.all()).build().merge(pool);
+            assertArrayEquals(direct.model().values("w"), merged("out", "w"), "the base listed among models is skipped");
+            assertArrayEquals(direct.model().values("b"), merged("out", "b"));
+        }
+    }
+
+    @Test
+    void loraAdapterSyntax_mergesTheAdaptedModel() throws IOException {
+        Map<String, float[]> p = new LinkedHashMap<>();
+        p.put("proj.weight", new float[6]);
+        Safetensors.write(Model.ofArrays("base", REF, p, Map.of("proj.weight", new long[] {2, 3})),
+                Files.createDirectories(tmp.resolve("base")).resolve("model.safetensors"), DType.F32, Map.of());
+        Path adapter = Files.createDirectories(tmp.resolve("adapter"));
+        Files.writeString(adapter.resolve("adapter_config.json"), """
+                {"peft_type": "LORA", "r": 1, "lora_alpha": 2, "target_modules": ["proj"]}""");
+        Map<String, float[]> f = new LinkedHashMap<>();
+        f.put("base_model.model.proj.lora_A.weight", new float[] {1, 2, 3});
+        f.put("base_model.model.proj.lora_B.weight", new float[] {1, -1});
+        Safetensors.write(Model.ofArrays("adapter", REF, f, Map.of("base_model.model.proj.lora_A.weight", new long[] {1, 3},
+                "base_model.model.proj.lora_B.weight", new long[] {2, 1})), adapter.resolve("adapter_model.safetensors"),
+                DType.F32, Map.of());
+        Path cfg = yaml("""
+                merge_method: task_arithmetic
+                base_model: $D/base
+                models:
+                  - model: $D/base+$D/adapter
+                    parameters: {weight: 1.0}
+                """);
+        Result r = run("merge", cfg.toString(), tmp.resolve("out").toString());
+        assertEquals(0, r.code(), r.err());
+        // W + (B·A)·(alpha/r) with W = 0: B·A = [[1,2,3],[-1,-2,-3]], scaling 2
+        assertArrayEquals(new float[] {2, 4, 6, -2, -4, -6}, merged("out", "proj.weight"));
+    }
+
+    @Test
+    void frankWolfe_withAProviderObjective_findsTheTargetVertex() throws IOException {
+        models();
+        Path cfg = yaml("""
+                merge_method: frank_wolfe
+                base_model: $D/base
+                models:
+                  - model: $D/m1.safetensors
+                  - model: $D/m2.safetensors
+                parameters: {iterations: 5, lmo: task_wise}
+                objective:
+                  class: org.fwmerge.examples.cli.TargetObjectiveProvider
+                  tensors: ["w"]
+                  target: [-1, 1, 2, 0.5, 0.5, -3]
+                """);
+        Result r = run("merge", cfg.toString(), tmp.resolve("out").toString());
+        assertEquals(0, r.code(), r.err());
+        assertArrayEquals(W[2], merged("out", "w"), 1e-6f, "½‖w − θ₂‖² is minimised at the vertex θ₂");
+        assertArrayEquals(new float[] {0, 0, 0}, merged("out", "b"), 0f, "b is not merged: it comes from the base");
+        assertTrue(r.err().contains("iteration 1/5: loss"), r.err());
+    }
+
+    @Test
+    void frankWolfe_withASavedSameDiffGraph_lowersTheCalibrationLoss() throws IOException {
+        models();
+        // logits = x·w (w: [2, 3]); calibration data that the first candidate fits best
+        SameDiff sd = SameDiff.create();
+        SDVariable x = sd.placeHolder("input", DataType.FLOAT, -1, 2);
+        x.mmul(sd.var("w", Nd4j.zeros(DataType.FLOAT, 2, 3))).rename("logits");
+        Path graph = tmp.resolve("graph.sd");
+        sd.save(graph.toFile(), false);
+        float[] inputs = {1, 0, 0, 1, 1, 1, -1, 0, 0, -1, 2, 1};
+        float[] labels = new float[6];
+        float[] logits1 = new float[3];
+        for (int s = 0; s < 6; s++) {
+            for (int c = 0; c < 3; c++) {
+                logits1[c] = inputs[2 * s] * W[1][c] + inputs[2 * s + 1] * W[1][3 + c];
+            }
+            labels[s] = argmax(logits1);
+        }
+        Map<String, float[]> cal = new LinkedHashMap<>();
+        cal.put("inputs", inputs);
+        cal.put("labels", labels);
+        Safetensors.write(Model.ofArrays("cal", REF, cal, Map.of("inputs", new long[] {6, 2})),
+                tmp.resolve("cal.safetensors"), DType.F32, Map.of());
+        Path cfg = yaml("""
+                merge_method: frank_wolfe
+                base_model: $D/base
+                models:
+                  - model: $D/m1.safetensors
+                  - model: $D/m2.safetensors
+                  - model: $D/m3.safetensors
+                parameters: {variant: soft, iterations: 3}
+                objective:
+                  - graph: $D/graph.sd
+                    calibration: $D/cal.safetensors
+                """);
+        Result r = run("merge", cfg.toString(), tmp.resolve("out").toString());
+        assertEquals(0, r.code(), r.err());
+        float[] w = merged("out", "w");
+        assertTrue(crossEntropy(w, inputs, labels) < crossEntropy(W[0], inputs, labels) - 0.1,
+                "merged " + java.util.Arrays.toString(w) + "\n" + r.err());
+    }
+
+    private static int argmax(float[] v) {
+        int best = 0;
+        for (int i = 1; i < v.length; i++) {
+            best = v[i] > v[best] ? i : best;
+        }
+        return best;
+    }
+
+    private static double crossEntropy(float[] w, float[] inputs, float[] labels) {
+        double total = 0;
+        for (int s = 0; s < labels.length; s++) {
+            double[] z = new double[3];
+            double max = Double.NEGATIVE_INFINITY;
+            for (int c = 0; c < 3; c++) {
+                z[c] = inputs[2 * s] * w[c] + inputs[2 * s + 1] * w[3 + c];
+                max = Math.max(max, z[c]);
+            }
+            double sum = 0;
+            for (double v : z) {
+                sum += Math.exp(v - max);
+            }
+            total += Math.log(sum) + max - z[(int) labels[s]];
+        }
+        return total / labels.length;
+    }
+
+    private void assertFails(String yamlText, String message) throws IOException {
+        Path cfg = yaml(yamlText);
+        Result r = run("merge", cfg.toString(), tmp.resolve("out").toString());
+        assertEquals(1, r.code(), r.err());
+        assertEquals(1, r.err().lines().count(), "one line: " + r.err());
+        assertTrue(r.err().contains(message), r.err());
+        assertFalse(Files.exists(tmp.resolve("out/model.safetensors")), "nothing written");
+    }
+
+    @Test
+    void badConfigurations_failWithOneLineNamingTheKey() throws IOException {
+        models();
+        String head = "base_model: $D/base\nmodels:\n  - model: $D/m1.safetensors\n";
+        assertFails("merge_method: ties\n" + head + "slices: []\n", "'slices' is not supported by fwmerge merge");
+        assertFails("merge_method: ties\n" + head + "tokenizer_source: base\n", "'tokenizer_source' is not supported");
+        assertFails("merge_method: ties\n" + head + "merge_mehtod: x\n", "unknown key 'merge_mehtod'");
+        assertFails("merge_method: slerp\n" + head, "merge_method 'slerp' is not supported by fwmerge merge");
+        assertFails("merge_method: ties\n" + head + "    parameters: {weight: [0, 1]}\n",
+                "models[0].parameters.weight: gradient lists are not supported");
+        assertFails("merge_method: ties\n" + head + "    parameters: {weight: {value: 1, filter: mlp}}\n",
+                "conditional values (value/filter) are not supported");
+        assertFails("merge_method: ties\n" + head + "    parameters: {wieght: 1}\n",
+                "models[0].parameters: 'wieght' is not a parameter of ties");
+        assertFails("merge_method: ties\n" + head, "models[0] (" + tmp + "/m1.safetensors) has no 'weight'");
+        assertFails("merge_method: ties\n" + head + "dtype: float8\n", "dtype 'float8' is not supported");
+        assertFails("merge_method: ties\nmodels:\n  - model: $D/m1.safetensors\n", "merge_method ties needs base_model");
+        assertFails("merge_method: ties\nmerge_method: linear\n" + head, "not valid YAML");
+        assertFails("merge_method: frank_wolfe\n" + head, "merge_method frank_wolfe needs an 'objective:'");
+        assertFails("merge_method: task_arithmetic\n" + head + "    parameters: {weight: 1}\nparameters: {normalize: maybe}\n",
+                "parameters.normalize must be true or false, got 'maybe'");
+    }
+
+    @Test
+    void outputDirectoryHoldingAnInput_isRefusedBeforeAnyWork() throws IOException {
+        models();
+        Path cfg = yaml("merge_method: linear\nmodels:\n  - model: $D/base\n    parameters: {weight: 1}\n"
+                + "  - model: $D/m1.safetensors\n    parameters: {weight: 1}\n");
+        byte[] before = Files.readAllBytes(tmp.resolve("base/model.safetensors"));
+        Result r = run("merge", cfg.toString(), tmp.resolve("base").toString());
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("the output directory " + tmp.resolve("base") + " holds the input"), r.err());
+        assertArrayEquals(before, Files.readAllBytes(tmp.resolve("base/model.safetensors")));
+        r = run("merge", cfg.toString(), tmp.resolve(".").toString());
+        assertEquals(1, r.code(), "the same directory spelled differently");
+    }
+}
