@@ -432,7 +432,7 @@ public final class SameDiffObjective implements Objective {
             sd.math.mean(LOSS, perSample, 0);
             sd.setLossVariables(LOSS);
             // Build the gradient function now: doing it lazily from concurrent first calls fails.
-            sd.createGradFunction();
+            SameDiffOutput.quietlyRun(sd::createGradFunction);
             return new SameDiffObjective(sd, Collections.unmodifiableMap(new LinkedHashMap<>(parameters)), input,
                     logits, Collections.unmodifiableMap(ph), classes == null ? null : classes.clone(), entropy, n);
         }

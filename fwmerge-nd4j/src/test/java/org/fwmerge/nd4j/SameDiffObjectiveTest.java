@@ -281,6 +281,21 @@ class SameDiffObjectiveTest {
 
     // ---------------------------------------------------------------- isolation and threads
 
+    /** ND4J prints every op it differentiates; building an objective must not reach standard output. */
+    @Test
+    void build_printsNothingToStandardOutput() {
+        java.io.PrintStream console = System.out;
+        java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
+        System.setOut(new java.io.PrintStream(captured, true));
+        try {
+            builder(graph()).crossEntropy(LABELS).build();
+            System.out.println("other output passes");
+        } finally {
+            System.setOut(console);
+        }
+        assertEquals("other output passes" + System.lineSeparator(), captured.toString());
+    }
+
     /** The library's own objectives pass the users' test kit, in double and in float32 graphs, on both backends. */
     @Test
     void objectiveCheck_crossEntropyAndEntropy_pass() {

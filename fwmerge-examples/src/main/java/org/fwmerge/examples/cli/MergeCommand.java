@@ -5,11 +5,13 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import org.fwmerge.FrankWolfeMerger;
@@ -269,19 +271,26 @@ final class MergeCommand implements Callable<Integer> {
                 }
             }
         }
-        Path tmp = Files.createTempFile(out, ".fwmerge-", ".tmp");
-        try {
-            Files.writeString(tmp, text);
-            Files.move(tmp, out.resolve(CONFIG_COPY), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        atomicWrite(out.resolve(CONFIG_COPY), tmp -> Files.writeString(tmp, text, StandardOpenOption.CREATE_NEW));
     }
 
     private static void atomicCopy(Path from, Path to) throws IOException {
-        Path tmp = Files.createTempFile(to.getParent(), ".fwmerge-", ".tmp");
+        atomicWrite(to, tmp -> Files.copy(from, tmp));
+    }
+
+    private interface Writer {
+        void write(Path tmp) throws IOException;
+    }
+
+    /**
+     * Writes through a hidden temporary file beside {@code to}, then renames it over {@code to}: a reader
+     * sees the old file or the new one, never half of one. The temporary file gets the ordinary
+     * permissions of a new file ({@code createTempFile} would make it owner-only).
+     */
+    private static void atomicWrite(Path to, Writer writer) throws IOException {
+        Path tmp = to.resolveSibling("." + to.getFileName() + "." + UUID.randomUUID() + ".fwmerge.tmp");
         try {
-            Files.copy(from, tmp, StandardCopyOption.REPLACE_EXISTING);
+            writer.write(tmp);
             Files.move(tmp, to, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } finally {
             Files.deleteIfExists(tmp);

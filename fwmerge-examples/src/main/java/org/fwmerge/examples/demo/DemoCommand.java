@@ -1,12 +1,9 @@
 package org.fwmerge.examples.demo;
 
-import java.io.FileDescriptor;
-import java.io.FileOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import org.fwmerge.nd4j.SameDiffOutput;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -36,21 +33,8 @@ public final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         System.setProperty("java.awt.headless", "true");
-        PrintStream console = System.out;
-        // SameDiff announces every differentiated op on standard output; keep the demo's output readable.
-        System.setOut(new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8) {
-            @Override
-            public void println(String line) {
-                if (line == null || !line.startsWith("Added differentiated op")) {
-                    super.println(line);
-                }
-            }
-        });
-        try {
-            new Demo(Demo.DemoConfig.of(full, Optional.ofNullable(dataDir), out, cache), System.out).run();
-        } finally {
-            System.setOut(console);
-        }
+        // SameDiff announces every differentiated op on standard output (zoo training too): keep the demo readable.
+        SameDiffOutput.quietly(() -> new Demo(Demo.DemoConfig.of(full, Optional.ofNullable(dataDir), out, cache), System.out).run());
         return 0;
     }
 }
