@@ -137,6 +137,18 @@ class MergeCommandTest {
     }
 
     @Test
+    void maxShardSize_writesShardsAndAnIndexThatReadAsOneModel() throws IOException {
+        models();
+        Path cfg = yaml("merge_method: linear\nbase_model: $D/base\nmodels:\n  - model: $D/m1.safetensors\n"
+                + "    parameters: {weight: 1}\n  - model: $D/m2.safetensors\n    parameters: {weight: 1}\n");
+        Result r = run("merge", "--max-shard-size", "16", cfg.toString(), tmp.resolve("out").toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(Files.exists(tmp.resolve("out/model.safetensors.index.json")));
+        assertFalse(Files.exists(tmp.resolve("out/model.safetensors")));
+        assertArrayEquals(new float[] {1.5f, -1.5f, 3f}, merged("out", "b"), "mean of m1 and m2, read across shards");
+    }
+
+    @Test
     void ties_yamlSettingsReachTheMergerUnchanged() throws IOException {
         models();
         Path cfg = yaml("""
