@@ -21,7 +21,6 @@ import org.fwmerge.internal.CoefficientDescent;
 import org.fwmerge.internal.Guard;
 import org.fwmerge.io.Checkpoint;
 import org.fwmerge.tensor.TensorBackend;
-import org.fwmerge.tensor.TensorBackends;
 
 /**
  * Layer-wise AdaMerging (Yang et al., ICLR 2024): θ(λ) = θ₀ + Σ_i λ_{i,b} τ_i with one coefficient per
@@ -68,8 +67,8 @@ public final class AdaMerging implements Merger {
                 .withInitialCoefficient(b.initial == null ? DEFAULT_INITIAL_COEFFICIENT : b.initial)
                 .withResidentDirections(b.resident != null && b.resident);
         this.blocks = b.blocks == null ? BlockPartition.perTensor() : b.blocks;
-        this.parameters = b.parameters == null ? ParameterSelection.all() : b.parameters;
-        this.backend = b.backend == null ? TensorBackends.get() : b.backend;
+        this.parameters = b.selection();
+        this.backend = b.tensorBackend();
     }
 
     /** A builder; only the objective is required. */
@@ -146,15 +145,13 @@ public final class AdaMerging implements Merger {
      * ({@link IllegalStateException} otherwise); {@link #build()} checks that an objective was given and
      * leaves the builder unchanged. Not thread-safe.
      */
-    public static final class Builder {
+    public static final class Builder extends BaselineBuilder<Builder> {
         private Objective objective;
         private Integer steps;
         private Double learningRate;
         private Double initial;
         private Boolean resident;
         private BlockPartition blocks;
-        private ParameterSelection parameters;
-        private TensorBackend backend;
 
         private Builder() {
         }
@@ -219,19 +216,7 @@ public final class AdaMerging implements Merger {
             return this;
         }
 
-        /** Which tensors are merged (default all). */
-        public Builder parameters(ParameterSelection selection) {
-            Support.once(this.parameters, "parameters");
-            this.parameters = Objects.requireNonNull(selection, "selection");
-            return this;
-        }
 
-        /** The tensor backend (default {@link TensorBackends#get()}). */
-        public Builder backend(TensorBackend backend) {
-            Support.once(this.backend, "backend");
-            this.backend = Objects.requireNonNull(backend, "backend");
-            return this;
-        }
 
         /**
          * The configured merger.

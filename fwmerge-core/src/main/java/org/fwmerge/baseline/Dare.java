@@ -13,7 +13,6 @@ import org.fwmerge.ParameterSelection;
 import org.fwmerge.StopReason;
 import org.fwmerge.tensor.Tensor;
 import org.fwmerge.tensor.TensorBackend;
-import org.fwmerge.tensor.TensorBackends;
 
 /**
  * DARE, "drop and rescale" (Yu et al., ICML 2024): every entry of each task vector τ_i = θ_i − θ₀ is
@@ -55,8 +54,8 @@ public final class Dare implements Merger {
                 b.rescale == null || b.rescale, b.seed == null ? DEFAULT_SEED : b.seed);
         this.scaling = b.scaling == null ? DEFAULT_SCALING : b.scaling;
         this.ties = b.ties;
-        this.parameters = b.parameters == null ? ParameterSelection.all() : b.parameters;
-        this.backend = b.backend == null ? TensorBackends.get() : b.backend;
+        this.parameters = b.selection();
+        this.backend = b.tensorBackend();
     }
 
     /** A builder with every setting at its default (DARE-TA, p = 0.5, λ = 0.3, seed 0). */
@@ -152,14 +151,12 @@ public final class Dare implements Merger {
      * ({@link IllegalStateException} otherwise); {@link #build()} checks the combination and leaves the
      * builder unchanged. Not thread-safe.
      */
-    public static final class Builder {
+    public static final class Builder extends BaselineBuilder<Builder> {
         private Double dropRate;
         private Long seed;
         private Boolean rescale;
         private Double scaling;
         private Ties ties;
-        private ParameterSelection parameters;
-        private TensorBackend backend;
 
         private Builder() {
         }
@@ -210,19 +207,7 @@ public final class Dare implements Merger {
             return this;
         }
 
-        /** Which tensors are merged (default all); not with {@link #ties} (set it on the TIES merger). */
-        public Builder parameters(ParameterSelection selection) {
-            Support.once(this.parameters, "parameters");
-            this.parameters = Objects.requireNonNull(selection, "selection");
-            return this;
-        }
 
-        /** The tensor backend (default {@link TensorBackends#get()}); not with {@link #ties}. */
-        public Builder backend(TensorBackend backend) {
-            Support.once(this.backend, "backend");
-            this.backend = Objects.requireNonNull(backend, "backend");
-            return this;
-        }
 
         /**
          * The configured merger.
@@ -231,7 +216,7 @@ public final class Dare implements Merger {
          *                               {@link #parameters} or {@link #backend}, which the TIES merger defines
          */
         public Dare build() {
-            if (ties != null && (scaling != null || parameters != null || backend != null)) {
+            if (ties != null && (scaling != null || setsSelectionOrBackend())) {
                 throw new IllegalStateException("DARE-TIES takes scaling, parameters and backend from its TIES merger "
                         + ties + "; set them there, not on the DARE builder");
             }

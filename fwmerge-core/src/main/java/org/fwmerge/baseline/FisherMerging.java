@@ -15,7 +15,6 @@ import org.fwmerge.StopReason;
 import org.fwmerge.internal.Guard;
 import org.fwmerge.tensor.Tensor;
 import org.fwmerge.tensor.TensorBackend;
-import org.fwmerge.tensor.TensorBackends;
 
 /**
  * Fisher merging (Matena &amp; Raffel, NeurIPS 2022) with a diagonal Fisher estimated from squared
@@ -68,8 +67,8 @@ public final class FisherMerging implements Merger {
         this.objectives = b.objectives;
         this.floor = b.floor == null ? DEFAULT_FLOOR : b.floor;
         this.normalization = b.normalization == null ? Normalization.L2 : b.normalization;
-        this.parameters = b.parameters == null ? ParameterSelection.all() : b.parameters;
-        this.backend = b.backend == null ? TensorBackends.get() : b.backend;
+        this.parameters = b.selection();
+        this.backend = b.tensorBackend();
     }
 
     /** A builder; the per-candidate objectives are required. */
@@ -231,12 +230,10 @@ public final class FisherMerging implements Merger {
      * ({@link IllegalStateException} otherwise); {@link #build()} checks that objectives were given and
      * leaves the builder unchanged. Not thread-safe.
      */
-    public static final class Builder {
+    public static final class Builder extends BaselineBuilder<Builder> {
         private List<Objective> objectives;
         private Double floor;
         private Normalization normalization;
-        private ParameterSelection parameters;
-        private TensorBackend backend;
 
         private Builder() {
         }
@@ -278,19 +275,7 @@ public final class FisherMerging implements Merger {
             return this;
         }
 
-        /** Which tensors are merged (default all). */
-        public Builder parameters(ParameterSelection selection) {
-            Support.once(this.parameters, "parameters");
-            this.parameters = Objects.requireNonNull(selection, "selection");
-            return this;
-        }
 
-        /** The tensor backend (default {@link TensorBackends#get()}). */
-        public Builder backend(TensorBackend backend) {
-            Support.once(this.backend, "backend");
-            this.backend = Objects.requireNonNull(backend, "backend");
-            return this;
-        }
 
         /**
          * The configured merger.

@@ -14,7 +14,6 @@ import org.fwmerge.ParameterSelection;
 import org.fwmerge.StopReason;
 import org.fwmerge.tensor.Tensor;
 import org.fwmerge.tensor.TensorBackend;
-import org.fwmerge.tensor.TensorBackends;
 
 /**
  * mergekit's "generalized task arithmetic" family (arcee-ai/mergekit, {@code generalized_task_arithmetic.py}
@@ -109,8 +108,8 @@ public final class GeneralizedTaskArithmetic implements Merger {
         this.rescale = b.rescale == null ? method.rescale : b.rescale;
         this.lambda = b.lambda == null ? 1.0 : b.lambda;
         this.seed = b.seed == null ? Dare.DEFAULT_SEED : b.seed;
-        this.parameters = b.parameters == null ? ParameterSelection.all() : b.parameters;
-        this.backend = b.backend == null ? TensorBackends.get() : b.backend;
+        this.parameters = b.selection();
+        this.backend = b.tensorBackend();
     }
 
     /**
@@ -359,7 +358,7 @@ public final class GeneralizedTaskArithmetic implements Merger {
      * Configures a {@link GeneralizedTaskArithmetic}. Each setting is checked when set and may be set once
      * ({@link IllegalStateException} otherwise); {@link #build()} leaves the builder unchanged. Not thread-safe.
      */
-    public static final class Builder {
+    public static final class Builder extends BaselineBuilder<Builder> {
         private final Method method;
         private double[] weights;
         private double[] densities;
@@ -367,8 +366,6 @@ public final class GeneralizedTaskArithmetic implements Merger {
         private Boolean rescale;
         private Double lambda;
         private Long seed;
-        private ParameterSelection parameters;
-        private TensorBackend backend;
 
         private Builder(Method method) {
             this.method = method;
@@ -428,19 +425,7 @@ public final class GeneralizedTaskArithmetic implements Merger {
             return this;
         }
 
-        /** Which tensors are merged (default all). */
-        public Builder parameters(ParameterSelection selection) {
-            Support.once(this.parameters, "parameters");
-            this.parameters = Objects.requireNonNull(selection, "selection");
-            return this;
-        }
 
-        /** The tensor backend (default {@link TensorBackends#get()}). */
-        public Builder backend(TensorBackend backend) {
-            Support.once(this.backend, "backend");
-            this.backend = Objects.requireNonNull(backend, "backend");
-            return this;
-        }
 
         /**
          * The configured merger.

@@ -12,7 +12,6 @@ import org.fwmerge.ParameterSelection;
 import org.fwmerge.StopReason;
 import org.fwmerge.tensor.Tensor;
 import org.fwmerge.tensor.TensorBackend;
-import org.fwmerge.tensor.TensorBackends;
 
 /**
  * Task arithmetic (Ilharco et al., ICLR 2023): θ = θ₀ + λ Σ_i τ_i with τ_i = θ_i − θ₀ and
@@ -34,8 +33,8 @@ public final class TaskArithmetic implements Merger {
 
     private TaskArithmetic(Builder b) {
         this.scaling = b.scaling == null ? DEFAULT_SCALING : b.scaling;
-        this.parameters = b.parameters == null ? ParameterSelection.all() : b.parameters;
-        this.backend = b.backend == null ? TensorBackends.get() : b.backend;
+        this.parameters = b.selection();
+        this.backend = b.tensorBackend();
     }
 
     /** A builder with every setting at its default. */
@@ -96,10 +95,8 @@ public final class TaskArithmetic implements Merger {
      * Configures a {@link TaskArithmetic}. Each setting is checked when set and may be set once
      * ({@link IllegalStateException} otherwise); {@link #build()} leaves the builder unchanged. Not thread-safe.
      */
-    public static final class Builder {
+    public static final class Builder extends BaselineBuilder<Builder> {
         private Double scaling;
-        private ParameterSelection parameters;
-        private TensorBackend backend;
 
         private Builder() {
         }
@@ -115,19 +112,7 @@ public final class TaskArithmetic implements Merger {
             return this;
         }
 
-        /** Which tensors are merged (default all). */
-        public Builder parameters(ParameterSelection selection) {
-            Support.once(this.parameters, "parameters");
-            this.parameters = Objects.requireNonNull(selection, "selection");
-            return this;
-        }
 
-        /** The tensor backend (default {@link TensorBackends#get()}). */
-        public Builder backend(TensorBackend backend) {
-            Support.once(this.backend, "backend");
-            this.backend = Objects.requireNonNull(backend, "backend");
-            return this;
-        }
 
         /** The configured merger. */
         public TaskArithmetic build() {

@@ -12,7 +12,6 @@ import org.fwmerge.ModelPool;
 import org.fwmerge.ParameterSelection;
 import org.fwmerge.StopReason;
 import org.fwmerge.tensor.TensorBackend;
-import org.fwmerge.tensor.TensorBackends;
 
 /**
  * TIES merging (Yadav et al., NeurIPS 2023: trim, elect sign, disjoint merge), exactly as the
@@ -80,8 +79,8 @@ public final class Ties implements Merger {
         this.topK = b.topK == null ? DEFAULT_TOP_K : b.topK;
         this.trim = b.trim == null ? Trim.WHOLE_MODEL : b.trim;
         this.combine = b.combine == null ? Combine.SUM : b.combine;
-        this.parameters = b.parameters == null ? ParameterSelection.all() : b.parameters;
-        this.backend = b.backend == null ? TensorBackends.get() : b.backend;
+        this.parameters = b.selection();
+        this.backend = b.tensorBackend();
     }
 
     /** A builder with every setting at its default. */
@@ -171,13 +170,11 @@ public final class Ties implements Merger {
      * Configures a {@link Ties}. Each setting is checked when set and may be set once
      * ({@link IllegalStateException} otherwise); {@link #build()} leaves the builder unchanged. Not thread-safe.
      */
-    public static final class Builder {
+    public static final class Builder extends BaselineBuilder<Builder> {
         private Double scaling;
         private Double topK;
         private Trim trim;
         private Combine combine;
-        private ParameterSelection parameters;
-        private TensorBackend backend;
 
         private Builder() {
         }
@@ -218,19 +215,7 @@ public final class Ties implements Merger {
             return this;
         }
 
-        /** Which tensors are merged (default all). */
-        public Builder parameters(ParameterSelection selection) {
-            Support.once(this.parameters, "parameters");
-            this.parameters = Objects.requireNonNull(selection, "selection");
-            return this;
-        }
 
-        /** The tensor backend (default {@link TensorBackends#get()}). */
-        public Builder backend(TensorBackend backend) {
-            Support.once(this.backend, "backend");
-            this.backend = Objects.requireNonNull(backend, "backend");
-            return this;
-        }
 
         /** The configured merger. */
         public Ties build() {

@@ -13,7 +13,6 @@ import org.fwmerge.ParameterSelection;
 import org.fwmerge.StopReason;
 import org.fwmerge.tensor.Tensor;
 import org.fwmerge.tensor.TensorBackend;
-import org.fwmerge.tensor.TensorBackends;
 
 /**
  * Weight averaging ("model soup"): θ = Σ_i w_i θ_i / Σ_i w_i over the candidates θ₁…θₙ (the base is
@@ -37,8 +36,8 @@ public final class WeightAveraging implements Merger {
     private WeightAveraging(Builder b) {
         this.weights = b.weights == null ? null : b.weights.clone();
         this.normalize = b.normalize == null ? DEFAULT_NORMALIZE_WEIGHTS : b.normalize;
-        this.parameters = b.parameters == null ? ParameterSelection.all() : b.parameters;
-        this.backend = b.backend == null ? TensorBackends.get() : b.backend;
+        this.parameters = b.selection();
+        this.backend = b.tensorBackend();
     }
 
     /** A builder with every setting at its default (uniform mean of all tensors). */
@@ -106,11 +105,9 @@ public final class WeightAveraging implements Merger {
      * Configures a {@link WeightAveraging}. Each setting is checked when set and may be set once
      * ({@link IllegalStateException} otherwise); {@link #build()} leaves the builder unchanged. Not thread-safe.
      */
-    public static final class Builder {
+    public static final class Builder extends BaselineBuilder<Builder> {
         private double[] weights;
         private Boolean normalize;
-        private ParameterSelection parameters;
-        private TensorBackend backend;
 
         private Builder() {
         }
@@ -146,19 +143,7 @@ public final class WeightAveraging implements Merger {
             return this;
         }
 
-        /** Which tensors are merged (default all). */
-        public Builder parameters(ParameterSelection selection) {
-            Support.once(this.parameters, "parameters");
-            this.parameters = Objects.requireNonNull(selection, "selection");
-            return this;
-        }
 
-        /** The tensor backend (default {@link TensorBackends#get()}). */
-        public Builder backend(TensorBackend backend) {
-            Support.once(this.backend, "backend");
-            this.backend = Objects.requireNonNull(backend, "backend");
-            return this;
-        }
 
         /**
          * The configured merger.
