@@ -326,6 +326,20 @@ class MergeCommandTest {
         assertFails("merge_method: frank_wolfe\n" + head, "merge_method frank_wolfe needs an 'objective:'");
         assertFails("merge_method: task_arithmetic\n" + head + "    parameters: {weight: 1}\nparameters: {normalize: maybe}\n",
                 "parameters.normalize must be true or false, got 'maybe'");
+        assertFails("merge_method: frank_wolfe\n" + head + "objective: {class: no.such.Provider}\n",
+                "objective.class: no class no.such.Provider on the class path");
+        assertFails("merge_method: frank_wolfe\n" + head + "objective: {class: java.lang.String}\n",
+                "objective.class: java.lang.String does not implement org.fwmerge.examples.cli.ObjectiveProvider");
+        assertFails("merge_method: frank_wolfe\n" + head + "objective: {graph: $D/none.sd, calibration: $D/c}\n",
+                "objective.graph: no such file " + tmp + "/none.sd");
+        assertFails("merge_method: frank_wolfe\n" + head + "objective: [{graph: $D/g.sd, calibration: $D/c, lr: 1}]\n",
+                "objective[0]: unknown key 'lr'");
+        assertFails("merge_method: frank_wolfe\n" + head + "parameters: {variant: medium}\nobjective: {class: "
+                + TargetObjectiveProvider.class.getName() + ", target: [0, 0, 0, 0, 0, 0]}\n",
+                "parameters.variant must be hard or soft, got 'medium'");
+        // aliases of collections are refused (no "billion laughs"), a scalar alias is harmless
+        assertFails("merge_method: ties\nbase_model: $D/base\nparameters: &p {weight: 1}\nmodels:\n"
+                + "  - model: $D/m1.safetensors\n    parameters: *p\n", "not valid YAML");
     }
 
     @Test
