@@ -109,7 +109,7 @@ final class FrankWolfeRun {
                         hull[blk][selection[blk][0]] += gamma;
                     }
                 } else {
-                    double[][] lambda = softStep(x, vertices, layout, tensorIndex, selection, scratch);
+                    double[][] lambda = softStep(t, x, vertices, layout, tensorIndex, selection, scratch);
                     List<List<Double>> coefficients = new ArrayList<>();
                     for (int blk = 0; blk < hull.length; blk++) {
                         List<Double> row = new ArrayList<>();
@@ -355,7 +355,7 @@ final class FrankWolfeRun {
         }
     }
 
-    private double[][] softStep(Model x, List<Checkpoint> vertices, BlockLayout layout, Map<String, Integer> tensorIndex,
+    private double[][] softStep(int t, Model x, List<Checkpoint> vertices, BlockLayout layout, Map<String, Integer> tensorIndex,
             int[][] selection, Model scratch) {
         int k = selection[0].length;
         List<Checkpoint> picked = new ArrayList<>();
@@ -366,7 +366,8 @@ final class FrankWolfeRun {
             }
             picked.add(new VertexCheckpoint(vertices, layout, choice, tensorIndex));
         }
-        return CoefficientDescent.run(cfg.objective(), x, picked, layout, cfg.soft().coefficients(), scratch, guard, null)
+        return CoefficientDescent.run(cfg.objective(), x, picked, layout, cfg.soft().coefficients(), scratch,
+                guard.inner(t), null)
                 .lambda();
     }
 

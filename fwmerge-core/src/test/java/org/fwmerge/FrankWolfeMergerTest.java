@@ -122,6 +122,29 @@ class FrankWolfeMergerTest {
     }
 
     @Test
+    void nonFiniteLossInsideSoftInnerSteps_namesIterationAndInnerStep() throws Exception {
+        Objective nanLater = new Objective() {
+            int calls;
+
+            @Override
+            public double loss(Model x) {
+                return OBJ.loss(x);
+            }
+
+            @Override
+            public Evaluation evaluate(Model x) {
+                Evaluation e = OBJ.evaluate(x);
+                return ++calls == 4 ? new Evaluation(Double.NaN, e.gradient()) : e;
+            }
+        };
+        FrankWolfeMerger m = FrankWolfeMerger.builder().objective(nanLater).soft(SoftOptions.topK(2)).tolerance(0)
+                .backend(B).build();
+        NonFiniteValueException e = assertThrows(NonFiniteValueException.class, () -> m.merge(pool(V)));
+        assertTrue(e.getMessage().matches("the objective returned a non-finite loss NaN at FW-soft iteration 0, inner step \\d+"),
+                e.getMessage());
+    }
+
+    @Test
     void nonFiniteGradient_stopsRunNamingTensor() throws Exception {
         Objective nanGrad = new Objective() {
             @Override
