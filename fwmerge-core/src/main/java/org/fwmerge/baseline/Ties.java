@@ -26,7 +26,8 @@ import org.fwmerge.tensor.TensorBackend;
  *     kept) and every entry tied with t_i. With k = 1 every entry is kept. Default k = {@value #DEFAULT_TOP_K}
  *     (FusionBench {@code threshold: 20}, a percentage).</li>
  * <li><b>Elect.</b> e = sign(Σ_i trim(τ_i)) per entry. Where e = 0 it is replaced by the majority sign
- *     sign(Σ over all merged entries of e) (the reference's {@code resolve_zero_signs(…, "majority")}).
+ *     sign(Σ over all merged entries of e), or over the tensor's entries with {@link Trim#PER_TENSOR} (the
+ *     reference's {@code resolve_zero_signs(…, "majority")}).
  *     If the majority is itself 0, such entries get no value: this is our one deviation — the reference's
  *     {@code torch.where(e > 0, τ > 0, τ < 0)} would keep the negative entries there, an artefact of the
  *     expression rather than a rule.</li>
@@ -53,9 +54,15 @@ public final class Ties implements Merger {
 
     /** Over which entries the top-k magnitude threshold of each task vector is taken. */
     public enum Trim {
-        /** One threshold per task vector over all merged tensors together (default, as FusionBench). */
+        /**
+         * One threshold per task vector over all merged tensors together, and one majority sign for tied
+         * elections over them (default, as FusionBench, which flattens the model).
+         */
         WHOLE_MODEL,
-        /** One threshold per task vector and tensor. */
+        /**
+         * Everything per tensor: one threshold per task vector and tensor, and the majority sign that
+         * settles tied elections taken over that tensor alone.
+         */
         PER_TENSOR
     }
 

@@ -9,7 +9,7 @@ import org.fwmerge.tensor.TensorBackend;
 /**
  * The TIES pipeline over streamed differences (see {@link Ties} for the definition and the choices):
  * thresholds per candidate (2 passes each), then S = Σ_i trim(τ_i) into {@code out} and the majority
- * sign, then the disjoint combination, one tensor-sized copy of S and (for the mean) one tensor-sized
+ * sign (over the whole model or per tensor, as the trim), then the disjoint combination, one tensor-sized copy of S and (for the mean) one tensor-sized
  * count as the only scratch.
  */
 final class TiesCore {
@@ -26,7 +26,7 @@ final class TiesCore {
 
         // Pass A: S = Σ_i trimmed τ_i (accumulated into out), and the majority sign Σ sign(S).
         float[] acc = new float[Support.CHUNK];
-        long signSum = 0;
+        long[] signSums = new long[names.size()];
         for (int p = 0; p < names.size(); p++) {
             String name = names.get(p);
             Tensor o = out.tensor(name);
@@ -47,11 +47,16 @@ final class TiesCore {
                 int len = (int) Math.min(Support.CHUNK, o.size() - off);
                 b.get(o, off, acc, 0, len);
                 for (int k = 0; k < len; k++) {
-                    signSum += (long) Math.signum(acc[k]);
+                    signSums[p] += (long) Math.signum(acc[k]);
                 }
             }
         }
-        float majority = Math.signum((float) signSum);
+        // The majority sign that settles entries whose election is a tie: over the same entries as the trim.
+        float[] majority = new float[names.size()];
+        long total = java.util.Arrays.stream(signSums).sum();
+        for (int p = 0; p < names.size(); p++) {
+            majority[p] = Math.signum((float) (trim == Ties.Trim.WHOLE_MODEL ? total : signSums[p]));
+        }
 
         // Pass B: keep trimmed entries agreeing with the elected sign; sum or mean them.
         float[] sBuf = new float[Support.CHUNK];
@@ -66,6 +71,7 @@ final class TiesCore {
                     count = b.zeros(o.shape());
                 }
                 Tensor cnt = count;
+                float tieSign = majority[p];
                 for (int i = 0; i < n; i++) {
                     float t = thr[i][trim == Ties.Trim.WHOLE_MODEL ? 0 : p];
                     d.stream(i, name, (off, v, len) -> {
@@ -77,7 +83,7 @@ final class TiesCore {
                         for (int k = 0; k < len; k++) {
                             float e = Math.signum(sBuf[k]);
                             if (e == 0) {
-                                e = majority;
+                                e = tieSign;
                             }
                             float x = v[k];
                             boolean keep = Math.abs(x) >= t && (e > 0 ? x > 0 : e < 0 && x < 0);

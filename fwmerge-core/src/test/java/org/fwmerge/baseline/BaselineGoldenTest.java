@@ -141,6 +141,25 @@ class BaselineGoldenTest {
     }
 
     /*
+     * Tied elections settled by the majority over the trim's entries (k = 1, λ = 1, base 0):
+     *   τ1 = a [1, 1, 1,  2], b [-1 × 7];  τ2 = a [1, 1, 1, -2], b [-1 × 7]
+     *   S  = a [2, 2, 2,  0], b [-2 × 7]: a3 ties. Whole model: sign(3 − 7) = −, so a3 keeps τ2's −2;
+     *   per tensor: tensor a's own sign(3) = +, so a3 keeps τ1's +2.
+     */
+    @Test
+    void ties_tiedElection_majorityOverWholeModelOrPerTensor() throws Exception {
+        float[] minus = {-1, -1, -1, -1, -1, -1, -1};
+        float[][] t1 = {{1, 1, 1, 2}, minus};
+        float[][] t2 = {{1, 1, 1, -2}, minus};
+        MergeResult whole = Ties.builder().topK(1).scaling(1).backend(B).build()
+                .merge(Pools.pool(new float[4], new float[7], t1, t2));
+        check(whole, new double[] {2, 2, 2, -2}, new double[] {-2, -2, -2, -2, -2, -2, -2});
+        MergeResult per = Ties.builder().topK(1).scaling(1).trim(Ties.Trim.PER_TENSOR).backend(B).build()
+                .merge(Pools.pool(new float[4], new float[7], t1, t2));
+        check(per, new double[] {2, 2, 2, 2}, new double[] {-2, -2, -2, -2, -2, -2, -2});
+    }
+
+    /*
      * Sign ties and sum vs mean: base a [10,10,10,10], b [10,10]; k = 1 (keep all), λ = 1.
      *   τ1 = a [ 1,  2, -1,  3], b [ 1, -2]
      *   τ2 = a [ 3, -2,  1,  1], b [ 1,  2]
