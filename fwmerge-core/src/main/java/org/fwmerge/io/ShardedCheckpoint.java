@@ -23,14 +23,41 @@ final class ShardedCheckpoint implements Checkpoint {
     /** The index file name Hugging Face uses. */
     static final String INDEX = "model.safetensors.index.json";
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ShardedCheckpoint.class);
+
     private final String source;
     private final List<SafetensorsFile> shards;
     private final TreeMap<String, SafetensorsFile> byTensor;
+    private final Map<String, String> metadata;
 
     private ShardedCheckpoint(String source, List<SafetensorsFile> shards, TreeMap<String, SafetensorsFile> byTensor) {
         this.source = source;
         this.shards = shards;
         this.byTensor = byTensor;
+        this.metadata = mergedMetadata(source, shards);
+    }
+
+    /**
+     * Every shard's {@code __metadata__} together. Shards written together carry the same entries; where
+     * two shards give one key different values (shards of different saves mixed in one directory, or a
+     * writer that labels each shard), the first shard in index order wins and the conflict is logged as
+     * a warning naming the key, both values and both files.
+     */
+    private static Map<String, String> mergedMetadata(String source, List<SafetensorsFile> shards) {
+        Map<String, String> merged = new java.util.LinkedHashMap<>();
+        Map<String, Path> from = new java.util.HashMap<>();
+        for (SafetensorsFile shard : shards) {
+            for (Map.Entry<String, String> e : shard.metadata().entrySet()) {
+                String earlier = merged.putIfAbsent(e.getKey(), e.getValue());
+                if (earlier == null) {
+                    from.put(e.getKey(), shard.path());
+                } else if (!earlier.equals(e.getValue())) {
+                    LOG.warn("{}: metadata key '{}' is '{}' in {} but '{}' in {}; keeping the first", source, e.getKey(),
+                            earlier, from.get(e.getKey()).getFileName(), e.getValue(), shard.path().getFileName());
+                }
+            }
+        }
+        return java.util.Collections.unmodifiableMap(merged);
     }
 
     /** Opens the sharded checkpoint in {@code dir} (which holds {@link #INDEX}). */
@@ -154,10 +181,13 @@ final class ShardedCheckpoint implements Checkpoint {
         return s;
     }
 
-    /** The first shard's {@code __metadata__} (shards written together carry the same). */
+    /**
+     * The {@code __metadata__} of all shards together: each key once, with the value of the first shard
+     * (in index order) that has it; a key with different values in two shards is logged as a warning.
+     */
     @Override
     public Map<String, String> metadata() {
-        return shards.get(0).metadata();
+        return metadata;
     }
 
     /** The shard files, in index order. */

@@ -1,5 +1,6 @@
 package org.fwmerge.io;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -39,6 +40,21 @@ class ShardedIndexTest {
         assertTrue(e.getMessage().contains(d.resolve("model.safetensors.index.json").toString()), e.getMessage());
         for (String f : fragments) {
             assertTrue(e.getMessage().contains(f), "'" + f + "' in " + e.getMessage());
+        }
+    }
+
+    @Test
+    void metadata_isEveryShardsTogether_firstShardWinsAConflict() throws IOException {
+        Path d = Files.createDirectories(tmp.resolve("meta"));
+        org.fwmerge.tensor.TensorBackend ref = org.fwmerge.tensor.TensorBackends.reference();
+        Safetensors.write(org.fwmerge.Model.ofArrays("1", ref, java.util.Map.of("a", new float[] {1}), java.util.Map.of()),
+                d.resolve(S1), DType.F32, java.util.Map.of("format", "pt", "author", "x", "shard", "1"));
+        Safetensors.write(org.fwmerge.Model.ofArrays("2", ref, java.util.Map.of("b", new float[] {2}), java.util.Map.of()),
+                d.resolve(S2), DType.F32, java.util.Map.of("format", "pt", "extra", "y", "shard", "2"));
+        Files.writeString(d.resolve("model.safetensors.index.json"),
+                "{\"weight_map\":{\"a\":\"" + S1 + "\",\"b\":\"" + S2 + "\"}}");
+        try (Checkpoint c = Safetensors.open(d)) {
+            assertEquals(java.util.Map.of("format", "pt", "author", "x", "extra", "y", "shard", "1"), c.metadata());
         }
     }
 
