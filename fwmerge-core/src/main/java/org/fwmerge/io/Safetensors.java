@@ -140,8 +140,9 @@ public final class Safetensors {
      * Writes {@code model} in the Hugging Face sharded layout: {@code model-00001-of-0000N.safetensors}
      * files of at most {@code maxShardBytes} of tensor data each (a larger tensor gets a shard of its
      * own) and {@code model.safetensors.index.json}; a model that fits in one shard is written as
-     * {@code model.safetensors} with no index (a stale index there is removed, since it would take
-     * precedence when reading). Shard metadata is {@code metadata} plus {@code "format": "pt"} so
+     * {@code model.safetensors} with no index. A model written earlier into {@code dir} is replaced
+     * whole: once the new files are in place, the shard files the earlier index named (only those) and
+     * an earlier {@code model.safetensors} are removed, so the directory holds one consistent model. Shard metadata is {@code metadata} plus {@code "format": "pt"} so
      * transformers can load the files. Each file is written atomically, the index last.
      *
      * @param maxShardBytes shard size limit in bytes, e.g. {@link #DEFAULT_MAX_SHARD_BYTES}
@@ -177,9 +178,16 @@ public final class Safetensors {
         }
         shards.add(current);
         Files.createDirectories(dir);
+        // An earlier model written here is replaced whole: the files its index named go once the new
+        // model is complete (only those, and a single-file model.safetensors), so the directory never
+        // holds stale shards beside the new index.
+        java.util.Set<String> earlier = new java.util.TreeSet<>(ShardedCheckpoint.indexedFiles(dir));
+        earlier.add(SINGLE);
         if (shards.size() == 1) {
             writeFile(model, shards.get(0), dir.resolve(SINGLE), dtype, meta);
             Files.deleteIfExists(dir.resolve(ShardedCheckpoint.INDEX));
+            earlier.remove(SINGLE);
+            deleteAll(dir, earlier);
             return;
         }
         int n = shards.size();
@@ -204,6 +212,14 @@ public final class Safetensors {
         idx.append("\n  }\n}");
         byte[] bytes = idx.toString().getBytes(StandardCharsets.UTF_8);
         writeAtomically(dir.resolve(ShardedCheckpoint.INDEX), ch -> writeFully(ch, ByteBuffer.wrap(bytes)));
+        earlier.removeAll(weightMap.values());
+        deleteAll(dir, earlier);
+    }
+
+    private static void deleteAll(Path dir, java.util.Set<String> names) throws IOException {
+        for (String n : names) {
+            Files.deleteIfExists(dir.resolve(n));
+        }
     }
 
     private static void checkDType(DType dtype) {
@@ -328,41 +344,81 @@ public final class Safetensors {
         void write(FileChannel ch) throws IOException;
     }
 
+    /** Marks our temporary files: {@code .NAME.fwmerge-PID-RANDOM.tmp} beside the target NAME. */
+    private static final String TMP_TAG = ".fwmerge-";
+
     /**
      * Writes a temporary file next to {@code target}, forces it to disk and renames it over the
-     * target; on any failure the temporary file is deleted and the target left as it was.
+     * target; on any failure the temporary file is deleted and the target left as it was. The temporary
+     * file is named {@code .TARGET.fwmerge-PID-RANDOM.tmp}; one that a killed process left behind for the
+     * same target (its PID no longer runs) is deleted first. A failure names the target, not the
+     * temporary file.
      */
     private static void writeAtomically(Path target, ChannelWriter body) throws IOException {
         Path abs = target.toAbsolutePath();
         Path dir = abs.getParent();
+        removeStaleTemporaries(abs);
         Path tmp = null;
         FileChannel ch = null;
-        // The temporary name is created exclusively (CREATE_NEW), so concurrent writers never share one.
-        for (int attempt = 0; ch == null; attempt++) {
-            tmp = dir.resolve("." + abs.getFileName() + "." + Long.toHexString(ThreadLocalRandom.current().nextLong())
-                    + ".tmp");
-            try {
-                ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-            } catch (FileAlreadyExistsException e) {
-                if (attempt > 100) {
-                    throw e;
-                }
-            }
-        }
         boolean done = false;
         try {
+            // The temporary name is created exclusively (CREATE_NEW), so concurrent writers never share one.
+            for (int attempt = 0; ch == null; attempt++) {
+                tmp = dir.resolve("." + abs.getFileName() + TMP_TAG + ProcessHandle.current().pid() + "-"
+                        + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
+                try {
+                    ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+                } catch (FileAlreadyExistsException e) {
+                    if (attempt > 100) {
+                        throw e;
+                    }
+                }
+            }
             try (FileChannel c = ch) {
                 body.write(c);
                 c.force(true);
             }
             Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE);
             done = true;
+        } catch (CheckpointException e) {
+            throw e; // about an input: it names that file already
+        } catch (IOException e) {
+            String reason = e instanceof java.nio.file.FileSystemException f
+                    ? (f.getReason() == null ? f.getClass().getSimpleName() : f.getReason()) : e.getMessage();
+            throw new IOException("cannot write " + abs + ": " + reason, e);
         } finally {
-            if (!done) {
+            if (!done && tmp != null) {
                 Files.deleteIfExists(tmp);
             }
         }
         syncDirectory(dir);
+    }
+
+    /** Deletes temporary files of ours for {@code target} whose writing process is gone. */
+    private static void removeStaleTemporaries(Path target) {
+        String prefix = "." + target.getFileName() + TMP_TAG;
+        try (java.util.stream.Stream<Path> entries = Files.list(target.getParent())) {
+            for (Path p : (Iterable<Path>) entries::iterator) {
+                String n = p.getFileName().toString();
+                if (!n.startsWith(prefix) || !n.endsWith(".tmp")) {
+                    continue;
+                }
+                String rest = n.substring(prefix.length());
+                int dash = rest.indexOf('-');
+                long pid;
+                try {
+                    pid = Long.parseLong(rest.substring(0, Math.max(dash, 0)));
+                } catch (NumberFormatException e) {
+                    continue; // not a name we made
+                }
+                if (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+                    continue; // its writer may still be running
+                }
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException | UncheckedIOException e) {
+            // Best effort: a directory that cannot be listed fails the write itself just after.
+        }
     }
 
     /** Makes the rename durable where the platform allows forcing a directory (Linux does). */

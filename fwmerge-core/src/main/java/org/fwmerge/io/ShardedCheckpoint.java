@@ -127,6 +127,34 @@ final class ShardedCheckpoint implements Checkpoint {
         }
     }
 
+    /**
+     * The shard files the index in {@code dir} names (plain names only), for a writer replacing that
+     * model; empty when there is no index, and when it cannot be read (logged: those files are then left).
+     */
+    static java.util.Set<String> indexedFiles(Path dir) {
+        Path index = dir.resolve(INDEX);
+        if (!Files.exists(index)) {
+            return java.util.Set.of();
+        }
+        try {
+            Object root = StrictJson.parse(StrictJson.decodeUtf8(Files.readAllBytes(index)));
+            java.util.Set<String> out = new java.util.TreeSet<>();
+            if (root instanceof Map<?, ?> top && top.get("weight_map") instanceof Map<?, ?> weightMap) {
+                for (Map.Entry<?, ?> e : weightMap.entrySet()) {
+                    if (e.getValue() instanceof String f) {
+                        checkShardName(index.toString(), String.valueOf(e.getKey()), f);
+                        out.add(f);
+                    }
+                }
+            }
+            return out;
+        } catch (IOException | StrictJson.SyntaxException | RuntimeException e) {
+            LOG.warn("{}: cannot read the earlier index ({}); the shard files it names are left in place", index,
+                    e.getMessage());
+            return java.util.Set.of();
+        }
+    }
+
     /** Refuses names that could point outside the directory: absolute, "..", or with a separator. */
     private static void checkShardName(String where, String tensor, String f) throws InvalidIndexException {
         if (f.isEmpty() || f.equals(".") || f.equals("..") || f.contains("/") || f.contains("\\")

@@ -239,4 +239,50 @@ class SafetensorsWriteTest {
         }
         assertArrayEquals(Files.readAllBytes(Fixtures.path("small_f32.safetensors")), Files.readAllBytes(f));
     }
+    private static List<String> listing(Path dir) throws IOException {
+        try (java.util.stream.Stream<Path> s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
+    @Test
+    void writeSharded_overAnEarlierShardedWrite_leavesOneConsistentModel() throws IOException {
+        Path dir = tmp.resolve("again");
+        Safetensors.writeSharded(model(), dir, DType.F32, Map.of(), 40); // 3 shards
+        Files.writeString(dir.resolve("README.md"), "not ours");
+        assertTrue(listing(dir).contains("model-00003-of-00003.safetensors"), listing(dir).toString());
+        Safetensors.writeSharded(model(), dir, DType.F32, Map.of(), 64); // 2 shards
+        assertEquals(List.of("README.md", "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors",
+                "model.safetensors.index.json"), listing(dir));
+        Safetensors.writeSharded(model(), dir, DType.F32, Map.of(), Long.MAX_VALUE); // one file
+        assertEquals(List.of("README.md", "model.safetensors"), listing(dir));
+        Safetensors.writeSharded(model(), dir, DType.F32, Map.of(), 64);
+        assertEquals(List.of("README.md", "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors",
+                "model.safetensors.index.json"), listing(dir), "the earlier single file is gone too");
+        try (Checkpoint c = Safetensors.open(dir)) {
+            assertArrayEquals(SPECIAL, read(c, "special"));
+        }
+    }
+
+    @Test
+    void write_temporaryFilesOfDeadWriters_areRemoved_liveOnesKept() throws IOException {
+        Path f = tmp.resolve("m.safetensors");
+        Path dead = Files.writeString(tmp.resolve(".m.safetensors.fwmerge-2147483646-1a2b.tmp"), "half");
+        Path live = Files.writeString(tmp.resolve(".m.safetensors.fwmerge-" + ProcessHandle.current().pid() + "-ff.tmp"), "x");
+        Path other = Files.writeString(tmp.resolve(".other.safetensors.fwmerge-2147483646-1.tmp"), "other target");
+        Safetensors.write(model(), f, DType.F32, Map.of());
+        assertFalse(Files.exists(dead), "left by a process that no longer runs");
+        assertTrue(Files.exists(live), "its writer still runs");
+        assertTrue(Files.exists(other), "belongs to another target");
+        assertEquals(List.of(".m.safetensors.fwmerge-" + ProcessHandle.current().pid() + "-ff.tmp",
+                ".other.safetensors.fwmerge-2147483646-1.tmp", "m.safetensors"), listing(tmp));
+    }
+
+    @Test
+    void write_failure_namesTheRequestedFileNotTheTemporaryOne() {
+        Path f = tmp.resolve("missing").resolve("m.safetensors");
+        IOException e = assertThrows(IOException.class, () -> Safetensors.write(model(), f, DType.F32, Map.of()));
+        assertTrue(e.getMessage().startsWith("cannot write " + f.toAbsolutePath()), e.getMessage());
+        assertFalse(e.getMessage().contains(".tmp"), e.getMessage());
+    }
 }
