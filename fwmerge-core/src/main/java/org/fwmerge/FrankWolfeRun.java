@@ -1,6 +1,5 @@
 package org.fwmerge;
 
-import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -13,7 +12,6 @@ import org.fwmerge.internal.Guard;
 import org.fwmerge.internal.LmoPass;
 import org.fwmerge.internal.VertexCheckpoint;
 import org.fwmerge.io.Checkpoint;
-import org.fwmerge.io.CheckpointException;
 import org.fwmerge.io.TensorInfo;
 import org.fwmerge.tensor.Tensor;
 import org.fwmerge.tensor.TensorBackend;
@@ -35,13 +33,10 @@ final class FrankWolfeRun {
     MergeResult run() {
         long start = System.nanoTime();
         Checkpoint base = pool.base();
-        List<String> names = cfg.parameters().select(base.names(), base.source());
+        List<String> names = pool.select(cfg.parameters());
         List<Checkpoint> vertices = new ArrayList<>();
         vertices.add(base);
         vertices.addAll(pool.candidates());
-        for (Checkpoint c : vertices) {
-            requireMergeable(c, names);
-        }
         BlockLayout layout = new BlockLayout(names, cfg.lmo().blocks());
         Map<String, Integer> tensorIndex = new HashMap<>();
         for (int p = 0; p < names.size(); p++) {
@@ -151,7 +146,7 @@ final class FrankWolfeRun {
             labels.set(labels.size() - 1, "initial point: " + cfg.initialPoint());
         }
         return new MergeResult(x, cfg.configuration().get("method"), reason, trace, lossOfX, labels, layout.blocks(),
-                provenance(), trackHull ? hull : null, Duration.ofNanos(System.nanoTime() - start));
+                provenance(), trackHull ? hull : null, Duration.ofNanos(System.nanoTime() - start), pool.files());
     }
 
     private Map<String, String> provenance() {
@@ -198,16 +193,6 @@ final class FrankWolfeRun {
         }
         vertices.add(x.copy());
         return x;
-    }
-
-    private static void requireMergeable(Checkpoint c, List<String> names) {
-        for (String name : names) {
-            TensorInfo info = c.info(name);
-            if (!info.dtype().isMergeable()) {
-                throw new UncheckedIOException(new CheckpointException(c.source() + ": tensor '" + name + "' has dtype "
-                        + info.dtype() + ", which cannot be merged (F32, F64, F16, BF16 only); exclude it with parameters(...)"));
-            }
-        }
     }
 
     private double hardStep(int t, double loss, double gap, LmoPass pass, Model x, List<Checkpoint> vertices, BlockLayout layout,

@@ -27,16 +27,19 @@ public final class MergeResult {
     private final Map<String, String> configuration;
     private final double[][] hullCoefficients;
     private final Duration elapsed;
+    private final List<java.nio.file.Path> inputs;
 
     /**
      * Makes a result; mergers call this, users read results.
      *
      * @param hullCoefficients per block, the weight of each vertex in the merged point (rows sum to 1),
      *                         or null when the method may leave the hull
+     * @param inputs           the files the merge read ({@link ModelPool#files()}), which
+     *                         {@link #withUnmerged} reports so that no writer replaces them
      */
     public MergeResult(Model model, String method, StopReason stopReason, List<IterationRecord> iterations,
             double finalLoss, List<String> vertices, List<String> blocks, Map<String, String> configuration,
-            double[][] hullCoefficients, Duration elapsed) {
+            double[][] hullCoefficients, Duration elapsed, List<java.nio.file.Path> inputs) {
         this.model = Objects.requireNonNull(model, "model");
         this.method = Objects.requireNonNull(method, "method");
         this.stopReason = Objects.requireNonNull(stopReason, "stopReason");
@@ -47,6 +50,7 @@ public final class MergeResult {
         this.configuration = Collections.unmodifiableMap(new LinkedHashMap<>(configuration));
         this.hullCoefficients = hullCoefficients == null ? null : deepCopy(hullCoefficients);
         this.elapsed = Objects.requireNonNull(elapsed, "elapsed");
+        this.inputs = List.copyOf(inputs);
     }
 
     /** The merged tensors (the selected parameters only). The caller owns it and may close it. */
@@ -108,10 +112,13 @@ public final class MergeResult {
 
     /**
      * The merged tensors with every other tensor of {@code base} (e.g. task heads left out of the
-     * merge), as one checkpoint ready to be written.
+     * merge), as one checkpoint ready to be written. Its {@link Checkpoint#files()} are the pool's and
+     * the base's files, so the writers refuse an output path that would replace one of them; tensors
+     * that were not merged keep their stored bytes ({@link Checkpoint#storedBytes}), so integer or
+     * boolean tensors pass through unchanged.
      */
     public Checkpoint withUnmerged(Checkpoint base) {
-        return new OverlayCheckpoint(model, base, configuration);
+        return new OverlayCheckpoint(model, base, configuration, inputs);
     }
 
     private static double[][] deepCopy(double[][] a) {

@@ -143,6 +143,11 @@ public final class ModelPool implements AutoCloseable {
                 throw new CheckpointMismatchException("candidate " + candidate.source() + ": tensor '" + name + "' has shape "
                         + Arrays.toString(c.shape()) + " but base " + base.source() + " has " + Arrays.toString(b.shape()));
             }
+            if (b.dtype().isMergeable() != c.dtype().isMergeable()) {
+                throw new CheckpointMismatchException("candidate " + candidate.source() + ": tensor '" + name + "' has dtype "
+                        + c.dtype() + " but base " + base.source() + " has " + b.dtype()
+                        + "; a tensor is merged (a floating type) or passed through (any other) in every checkpoint alike");
+            }
         }
         if (candidate.names().size() != base.names().size()) {
             List<String> extra = new ArrayList<>(candidate.names());
@@ -166,6 +171,39 @@ public final class ModelPool implements AutoCloseable {
     /** Number of candidates n (the base not counted). */
     public int size() {
         return candidates.size();
+    }
+
+    /**
+     * The base's tensors that {@code selection} merges, in base order, each checked to have a mergeable
+     * dtype (F32, F64, F16, BF16) in the base and every candidate. Tensors the selection leaves out are
+     * not merged and pass through from the base unchanged, whatever their dtype.
+     *
+     * @throws IllegalArgumentException if the selection matches no tensor, or matches one that cannot be
+     *                                  merged (the message names the file, the tensor and its dtype)
+     */
+    public List<String> select(ParameterSelection selection) {
+        Objects.requireNonNull(selection, "selection");
+        List<String> names = selection.select(base.names(), base.source());
+        List<Checkpoint> all = new ArrayList<>(candidates);
+        all.add(0, base);
+        for (Checkpoint c : all) {
+            for (String name : names) {
+                TensorInfo info = c.info(name);
+                if (!info.dtype().isMergeable()) {
+                    throw new IllegalArgumentException(c.source() + ": tensor '" + name + "' has dtype " + info.dtype()
+                            + ", which cannot be merged (F32, F64, F16, BF16 only); leave it out of the parameter"
+                            + " selection (it then passes through from the base unchanged)");
+                }
+            }
+        }
+        return names;
+    }
+
+    /** Every file the pool reads (base and candidates, LoRA adapters and shards included), each once. */
+    public List<java.nio.file.Path> files() {
+        java.util.LinkedHashSet<java.nio.file.Path> out = new java.util.LinkedHashSet<>(base.files());
+        candidates.forEach(c -> out.addAll(c.files()));
+        return List.copyOf(out);
     }
 
     /** A pool over a subset of the candidates (same base), e.g. the first k for a scaling study. */

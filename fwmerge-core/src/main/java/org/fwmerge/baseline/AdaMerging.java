@@ -121,7 +121,7 @@ public final class AdaMerging implements Merger {
         vertices.add(pool.base().source());
         pool.candidates().stream().map(Checkpoint::source).forEach(vertices::add);
         return new MergeResult(out, "adamerging", StopReason.MAX_ITERATIONS, trace, outcome.loss(), vertices,
-                layout.blocks(), c, null, Support.since(start));
+                layout.blocks(), c, null, Support.since(start), pool.files());
     }
 
     private Map<String, String> configuration() {

@@ -121,8 +121,7 @@ public final class Dare implements Merger {
             out.close();
             throw e;
         }
-        return new MergeResult(out, "dare-task-arithmetic", StopReason.COMPLETED, List.of(), Double.NaN, List.of(),
-                List.of(), Support.provenance(configuration(), pool), null, Support.since(start));
+        return Support.result(out, "dare-task-arithmetic", configuration(), pool, start);
     }
 
     private Map<String, String> configuration() {

@@ -145,8 +145,7 @@ public final class FisherMerging implements Merger {
             num.close();
             throw e;
         }
-        return new MergeResult(num, "fisher", StopReason.COMPLETED, List.of(), Double.NaN, List.of(), List.of(),
-                Support.provenance(configuration(), pool), null, Support.since(start));
+        return Support.result(num, "fisher", configuration(), pool, start);
     }
 
     /** fisher ← mean over terms of g_t² (or g² of the whole objective if it has no terms). */

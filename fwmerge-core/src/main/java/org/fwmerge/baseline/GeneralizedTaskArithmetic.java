@@ -157,8 +157,7 @@ public final class GeneralizedTaskArithmetic implements Merger {
             out.close();
             throw e;
         }
-        return new MergeResult(out, name, StopReason.COMPLETED, List.of(), Double.NaN, List.of(), List.of(),
-                Support.provenance(configuration(name), pool), null, Support.since(start));
+        return Support.result(out, name, configuration(name), pool, start);
     }
 
     private double density(int i) {

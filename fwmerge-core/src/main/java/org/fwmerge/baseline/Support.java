@@ -1,16 +1,14 @@
 package org.fwmerge.baseline;
 
-import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.fwmerge.MergeResult;
 import org.fwmerge.Model;
 import org.fwmerge.ModelPool;
 import org.fwmerge.ParameterSelection;
-import org.fwmerge.io.Checkpoint;
-import org.fwmerge.io.CheckpointException;
-import org.fwmerge.io.TensorInfo;
+import org.fwmerge.StopReason;
 import org.fwmerge.tensor.Tensor;
 import org.fwmerge.tensor.TensorBackend;
 
@@ -25,23 +23,7 @@ final class Support {
 
     /** The selected tensor names of the pool, checked to be mergeable in the base and every candidate. */
     static List<String> names(ModelPool pool, ParameterSelection parameters) {
-        Checkpoint base = pool.base();
-        List<String> names = parameters.select(base.names(), base.source());
-        requireMergeable(base, names);
-        for (Checkpoint c : pool.candidates()) {
-            requireMergeable(c, names);
-        }
-        return names;
-    }
-
-    private static void requireMergeable(Checkpoint c, List<String> names) {
-        for (String name : names) {
-            TensorInfo info = c.info(name);
-            if (!info.dtype().isMergeable()) {
-                throw new UncheckedIOException(new CheckpointException(c.source() + ": tensor '" + name + "' has dtype "
-                        + info.dtype() + ", which cannot be merged (F32, F64, F16, BF16 only); exclude it with parameters(...)"));
-            }
-        }
+        return pool.select(parameters);
     }
 
     /** A writable model of zeros with the base's shapes for {@code names}; nothing is loaded. */
@@ -66,6 +48,12 @@ final class Support {
             c.put("candidate." + (i + 1), pool.candidates().get(i).source());
         }
         return c;
+    }
+
+    /** The result of a one-shot merge (no iterations): the model, its method and settings, the pool it read. */
+    static MergeResult result(Model out, String method, Map<String, String> settings, ModelPool pool, long startNanos) {
+        return new MergeResult(out, method, StopReason.COMPLETED, List.of(), Double.NaN, List.of(), List.of(),
+                provenance(settings, pool), null, since(startNanos), pool.files());
     }
 
     static Duration since(long startNanos) {

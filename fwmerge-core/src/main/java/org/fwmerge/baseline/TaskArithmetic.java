@@ -73,8 +73,7 @@ public final class TaskArithmetic implements Merger {
             out.close();
             throw e;
         }
-        return new MergeResult(out, "task-arithmetic", StopReason.COMPLETED, List.of(), Double.NaN, List.of(), List.of(),
-                Support.provenance(configuration(), pool), null, Support.since(start));
+        return Support.result(out, "task-arithmetic", configuration(), pool, start);
     }
 
     private Map<String, String> configuration() {

@@ -145,8 +145,7 @@ public final class Ties implements Merger {
             out.close();
             throw e;
         }
-        return new MergeResult(out, method, StopReason.COMPLETED, List.of(), Double.NaN, List.of(), List.of(),
-                Support.provenance(settings, pool), null, Support.since(start));
+        return Support.result(out, method, settings, pool, start);
     }
 
     /** The TIES settings (without the method name), for this and DARE-TIES provenance. */

@@ -82,8 +82,7 @@ public final class WeightAveraging implements Merger {
             out.close();
             throw e;
         }
-        return new MergeResult(out, "weight-averaging", StopReason.COMPLETED, List.of(), Double.NaN, List.of(), List.of(),
-                Support.provenance(configuration(), pool), null, Support.since(start));
+        return Support.result(out, "weight-averaging", configuration(), pool, start);
     }
 
     private Map<String, String> configuration() {

@@ -14,11 +14,14 @@ public final class OverlayCheckpoint implements Checkpoint {
     private final Model merged;
     private final Checkpoint base;
     private final Map<String, String> metadata;
+    private final List<java.nio.file.Path> inputs;
 
-    public OverlayCheckpoint(Model merged, Checkpoint base, Map<String, String> metadata) {
+    /** @param inputs the files the merge read, which a writer must not replace */
+    public OverlayCheckpoint(Model merged, Checkpoint base, Map<String, String> metadata, List<java.nio.file.Path> inputs) {
         this.merged = merged;
         this.base = base;
         this.metadata = Map.copyOf(new LinkedHashMap<>(metadata));
+        this.inputs = List.copyOf(inputs);
     }
 
     @Override
@@ -39,6 +42,19 @@ public final class OverlayCheckpoint implements Checkpoint {
     @Override
     public Tensor load(String name, TensorBackend backend) {
         return merged.contains(name) ? merged.load(name, backend) : base.load(name, backend);
+    }
+
+    @Override
+    public java.util.Optional<java.nio.ByteBuffer> storedBytes(String name) {
+        return merged.contains(name) ? java.util.Optional.empty() : base.storedBytes(name);
+    }
+
+    /** The files the merge read (the whole pool) and the base's. */
+    @Override
+    public List<java.nio.file.Path> files() {
+        java.util.LinkedHashSet<java.nio.file.Path> out = new java.util.LinkedHashSet<>(inputs);
+        out.addAll(base.files());
+        return List.copyOf(out);
     }
 
     @Override

@@ -1,6 +1,9 @@
 package org.fwmerge.io;
 
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import java.util.Map;
 import org.fwmerge.tensor.Tensor;
 import org.fwmerge.tensor.TensorBackend;
@@ -46,6 +49,28 @@ public interface Checkpoint extends AutoCloseable {
 
     /** The string metadata stored with the checkpoint (empty if none). */
     Map<String, String> metadata();
+
+    /**
+     * The tensor's bytes exactly as stored — its own dtype, little-endian, {@code info(name).byteSize()}
+     * of them — when this checkpoint holds them so (a file); empty when it does not (a model in memory,
+     * a LoRA-adapted weight formed on demand). Writers use it to pass tensors that are not merged and
+     * cannot be converted to float32 (integers, booleans, F8) through unchanged.
+     *
+     * @throws IllegalArgumentException     if there is no such tensor
+     * @throws java.io.UncheckedIOException if the bytes cannot be read
+     */
+    default Optional<ByteBuffer> storedBytes(String name) {
+        info(name);
+        return Optional.empty();
+    }
+
+    /**
+     * The files this checkpoint reads (empty for one held in memory). Writers refuse to write over any
+     * of them, so an output can never replace an input.
+     */
+    default List<Path> files() {
+        return List.of();
+    }
 
     /** Releases file mappings; tensors already loaded stay valid only if copied. */
     @Override

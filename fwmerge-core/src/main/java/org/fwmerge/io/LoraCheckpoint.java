@@ -267,6 +267,21 @@ final class LoraCheckpoint implements Checkpoint {
         return backend.readOnlyView(t);
     }
 
+    /** The base's bytes for tensors the adapter leaves alone; an adapted weight exists only as float32. */
+    @Override
+    public java.util.Optional<java.nio.ByteBuffer> storedBytes(String name) {
+        return deltas.containsKey(name) ? java.util.Optional.empty() : base.storedBytes(name);
+    }
+
+    /** The adapter's weights and configuration, and the base's files. */
+    @Override
+    public List<java.nio.file.Path> files() {
+        List<java.nio.file.Path> out = new java.util.ArrayList<>(adapter.files());
+        out.add(adapter.path().resolveSibling(CONFIG));
+        out.addAll(base.files());
+        return List.copyOf(out);
+    }
+
     private static float[] floats(Checkpoint c, String name, TensorBackend ref) {
         try (Tensor t = c.load(name, ref)) {
             return ref.toFloats(t);

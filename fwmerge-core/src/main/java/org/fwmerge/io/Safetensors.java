@@ -17,6 +17,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.ThreadLocalRandom;
 import org.fwmerge.Model;
@@ -120,9 +121,12 @@ public final class Safetensors {
      * and the header padded the way the reference writer does (by name, spaces to a multiple of 8),
      * so equal inputs give byte-identical files.
      *
-     * @param dtype    F32, F16 or BF16 (narrowing rounds to nearest even)
+     * @param dtype    F32, F16 or BF16 (narrowing rounds to nearest even) for the floating tensors; a
+     *                 tensor of another type (integers, BOOL, F8) is copied as stored, in its own dtype
      * @param metadata stored as {@code __metadata__} (omitted when empty)
-     * @throws IllegalArgumentException if {@code dtype} is not F32, F16 or BF16
+     * @throws IllegalArgumentException if {@code dtype} is not F32, F16 or BF16, or {@code file} is one
+     *                                  of the files {@code model} reads ({@link Checkpoint#files()}:
+     *                                  for a merge result, any file of its pool) — refused before writing
      * @throws IOException              if writing fails (the target is then left as it was) or the
      *                                  model cannot be read
      */
@@ -130,6 +134,7 @@ public final class Safetensors {
         Objects.requireNonNull(model, "model");
         Objects.requireNonNull(file, "file");
         checkDType(dtype);
+        refuseInputs(model, file, false);
         Map<String, String> meta = copyMetadata(metadata);
         List<String> names = new ArrayList<>(model.names());
         names.sort(UTF8_ORDER);
@@ -157,6 +162,7 @@ public final class Safetensors {
         if (maxShardBytes <= 0) {
             throw new IllegalArgumentException("maxShardBytes must be positive, got " + maxShardBytes);
         }
+        refuseInputs(model, dir, true);
         TreeMap<String, String> meta = new TreeMap<>(copyMetadata(metadata));
         meta.putIfAbsent("format", "pt");
         List<String> names = new ArrayList<>(model.names());
@@ -222,6 +228,35 @@ public final class Safetensors {
         }
     }
 
+    /**
+     * Refuses, before anything is written, a target that is one of the files {@code model} reads
+     * ({@link Checkpoint#files()}: for a merge result, the whole pool) — compared as files, so a
+     * symbolic link or another spelling of the path is caught — or, for a directory, one that holds
+     * such a file (a sharded write replaces the files of the model already there).
+     */
+    private static void refuseInputs(Checkpoint model, Path target, boolean directory) throws IOException {
+        if (!Files.exists(target)) {
+            return;
+        }
+        for (Path input : model.files()) {
+            if (!Files.exists(input)) {
+                continue;
+            }
+            Path parent = input.toAbsolutePath().getParent();
+            boolean clash = directory ? parent != null && Files.isSameFile(parent, target) : Files.isSameFile(input, target);
+            if (clash) {
+                throw new IllegalArgumentException("refusing to write " + target + ": "
+                        + (directory ? "it holds " : "it is ") + input + ", an input of the model being written ("
+                        + model.source() + "); choose another output path");
+            }
+        }
+    }
+
+    /** The dtype a tensor is written in: the requested one, or its own when it is not a floating type. */
+    private static DType written(TensorInfo info, DType dtype) {
+        return info.dtype().isMergeable() ? dtype : info.dtype();
+    }
+
     private static void checkDType(DType dtype) {
         Objects.requireNonNull(dtype, "dtype");
         if (dtype != DType.F32 && dtype != DType.F16 && dtype != DType.BF16) {
@@ -238,7 +273,7 @@ public final class Safetensors {
     }
 
     private static long writtenBytes(TensorInfo info, DType dtype) {
-        return Math.multiplyExact(info.size(), (long) dtype.bits() / 8);
+        return info.dtype().isMergeable() ? Math.multiplyExact(info.size(), (long) dtype.bits() / 8) : info.byteSize();
     }
 
     /** The header exactly as the reference writer lays it out, padded with spaces to a multiple of 8. */
@@ -268,7 +303,7 @@ public final class Safetensors {
             }
             first = false;
             StrictJson.appendString(sb, name);
-            sb.append(":{\"dtype\":\"").append(dtype.name()).append("\",\"shape\":[");
+            sb.append(":{\"dtype\":\"").append(written(info, dtype).name()).append("\",\"shape\":[");
             long[] shape = info.shape();
             for (int i = 0; i < shape.length; i++) {
                 sb.append(i == 0 ? "" : ",").append(shape[i]);
@@ -304,6 +339,10 @@ public final class Safetensors {
             ByteBuffer buf = ByteBuffer.allocate(CHUNK * width).order(ByteOrder.LITTLE_ENDIAN);
             for (String name : names) {
                 TensorInfo info = model.info(name);
+                if (!info.dtype().isMergeable()) {
+                    writeFully(ch, storedForWrite(model, info));
+                    continue;
+                }
                 try (Tensor t = loadForWrite(model, name, backend)) {
                     if (!Arrays.equals(t.shape(), info.shape())) {
                         throw new CheckpointException(model.source() + ": tensor '" + name + "' loaded with shape "
@@ -328,6 +367,21 @@ public final class Safetensors {
                 }
             }
         });
+    }
+
+    /** The stored bytes of a tensor that cannot be converted (integers, booleans, F8): copied as they are. */
+    private static ByteBuffer storedForWrite(Checkpoint model, TensorInfo info) throws IOException {
+        Optional<ByteBuffer> bytes;
+        try {
+            bytes = model.storedBytes(info.name());
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
+        }
+        if (bytes.isEmpty() || bytes.get().remaining() != info.byteSize()) {
+            throw new CheckpointException(model.source() + ": tensor '" + info.name() + "' has dtype " + info.dtype()
+                    + ", which is written only as it is stored, and its stored bytes are not available");
+        }
+        return bytes.get().duplicate();
     }
 
     private static Tensor loadForWrite(Checkpoint model, String name, TensorBackend backend) throws IOException {

@@ -17,6 +17,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.TreeMap;
 import org.fwmerge.tensor.Tensor;
 import org.fwmerge.tensor.TensorBackend;
@@ -388,6 +389,25 @@ final class SafetensorsFile implements Checkpoint {
             return backend.readOnlyFloats(bytes, shape);
         }
         return widen(bytes, dtype, shape, backend);
+    }
+
+    @Override
+    public Optional<ByteBuffer> storedBytes(String name) {
+        Entry e = entry(name);
+        if (e.byteSize() > Integer.MAX_VALUE) {
+            throw new UncheckedIOException(new CheckpointException(file + ": tensor '" + name + "' is " + e.byteSize()
+                    + " bytes; a single tensor over 2 GiB cannot be memory-mapped"));
+        }
+        try {
+            return Optional.of(map(e).asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN));
+        } catch (IOException ex) {
+            throw new UncheckedIOException(file + ": reading tensor '" + name + "' failed: " + ex.getMessage(), ex);
+        }
+    }
+
+    @Override
+    public List<Path> files() {
+        return List.of(path);
     }
 
     /** The tensor's bytes, little-endian, position 0: a slice of a cached window, or its own mapping. */

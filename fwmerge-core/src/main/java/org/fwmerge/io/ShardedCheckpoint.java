@@ -200,6 +200,20 @@ final class ShardedCheckpoint implements Checkpoint {
         return shard(name).load(name, backend);
     }
 
+    @Override
+    public java.util.Optional<java.nio.ByteBuffer> storedBytes(String name) {
+        return shard(name).storedBytes(name);
+    }
+
+    /** The index and every shard file. */
+    @Override
+    public List<Path> files() {
+        List<Path> out = new ArrayList<>();
+        out.add(Path.of(source).resolve(INDEX));
+        out.addAll(shardPaths());
+        return List.copyOf(out);
+    }
+
     private SafetensorsFile shard(String name) {
         Objects.requireNonNull(name, "name");
         SafetensorsFile s = byTensor.get(name);
