@@ -26,8 +26,12 @@ import org.fwmerge.tensor.TensorBackends;
  * <p><b>FW-hard</b> (default): x_{t+1} = MergeFn(x_t, s_t, γ_t) with γ_t from a {@link StepSizeRule}.
  * <b>FW-soft</b> ({@link Builder#soft}): per-block coefficients over the top-k vertices optimised by
  * projected gradient descent. Every iteration computes the FW gap; the run stops when it is at most
- * the tolerance, or after the iteration budget. Memory: x_t, the gradient, one scratch model and one
- * streamed candidate tensor — independent of the pool size.
+ * the {@link Tolerance}, after the iteration budget, when the step rule finds no better point, or when
+ * FW-soft on the probability simplex stagnates ({@link StopReason}). The result is the iterate with
+ * the lowest loss seen, with its FW gap ({@link MergeResult#finalGap()}) and the iteration it came
+ * from ({@link MergeResult#returnedIteration()}). Memory: x_t, the gradient, one scratch model and one
+ * streamed candidate tensor — independent of the pool size — plus a copy of the best iterate while a
+ * later one is worse.
  *
  * <p>A merger is immutable and thread-safe, and can merge many pools; all run state is in the
  * {@link MergeResult}.
@@ -36,8 +40,6 @@ public final class FrankWolfeMerger implements Merger {
 
     /** Default iteration budget T. */
     public static final int DEFAULT_MAX_ITERATIONS = 10;
-    /** Default FW-gap tolerance ε. */
-    public static final double DEFAULT_TOLERANCE = 1e-6;
 
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(FrankWolfeMerger.class);
 
@@ -47,7 +49,7 @@ public final class FrankWolfeMerger implements Merger {
     private final MergeFn mergeFn;
     private final SoftOptions soft;
     private final int maxIterations;
-    private final double tolerance;
+    private final Tolerance tolerance;
     private final ParameterSelection parameters;
     private final InitialPoint initialPoint;
     private final IterationListener listener;
@@ -62,7 +64,7 @@ public final class FrankWolfeMerger implements Merger {
         this.mergeFn = b.mergeFn == null ? MergeFn.convexCombination() : b.mergeFn;
         this.soft = b.soft;
         this.maxIterations = b.maxIterations == 0 ? DEFAULT_MAX_ITERATIONS : b.maxIterations;
-        this.tolerance = Double.isNaN(b.tolerance) ? DEFAULT_TOLERANCE : b.tolerance;
+        this.tolerance = b.tolerance == null ? Tolerance.defaults() : b.tolerance;
         this.parameters = b.parameters == null ? ParameterSelection.all() : b.parameters;
         this.initialPoint = b.initialPoint == null ? InitialPoint.base() : b.initialPoint;
         this.listener = b.listener == null ? (r, max) -> { } : b.listener;
@@ -118,7 +120,7 @@ public final class FrankWolfeMerger implements Merger {
         return maxIterations;
     }
 
-    double tolerance() {
+    Tolerance tolerance() {
         return tolerance;
     }
 
@@ -156,7 +158,7 @@ public final class FrankWolfeMerger implements Merger {
             c.put("soft", soft.toString());
         }
         c.put("maxIterations", Integer.toString(maxIterations));
-        c.put("tolerance", Double.toString(tolerance));
+        c.put("tolerance", tolerance.toString());
         c.put("parameters", parameters.toString());
         c.put("initialPoint", initialPoint.toString());
         c.put("backend", backend.name());
@@ -180,7 +182,7 @@ public final class FrankWolfeMerger implements Merger {
         private MergeFn mergeFn;
         private SoftOptions soft;
         private int maxIterations;
-        private double tolerance = Double.NaN;
+        private Tolerance tolerance;
         private ParameterSelection parameters;
         private InitialPoint initialPoint;
         private IterationListener listener;
@@ -263,19 +265,22 @@ public final class FrankWolfeMerger implements Merger {
         }
 
         /**
-         * Stop when the FW gap is at most {@code epsilon} (default {@value FrankWolfeMerger#DEFAULT_TOLERANCE}).
+         * When to stop on the FW gap (default {@link Tolerance#defaults()}: relative,
+         * gap ≤ {@value Tolerance#DEFAULT_RELATIVE}·max(1, |ℓ|)).
+         */
+        public Builder tolerance(Tolerance tolerance) {
+            once(this.tolerance, "tolerance");
+            this.tolerance = Objects.requireNonNull(tolerance, "tolerance");
+            return this;
+        }
+
+        /**
+         * Stop when the FW gap is at most {@code epsilon}: {@code tolerance(Tolerance.absolute(epsilon))}.
          *
          * @throws IllegalArgumentException if {@code epsilon} is negative or not finite
          */
         public Builder tolerance(double epsilon) {
-            if (!Double.isNaN(tolerance)) {
-                throw new IllegalStateException("tolerance was already set to " + tolerance);
-            }
-            if (!(epsilon >= 0 && Double.isFinite(epsilon))) {
-                throw new IllegalArgumentException("tolerance must be finite and ≥ 0, got " + epsilon);
-            }
-            this.tolerance = epsilon;
-            return this;
+            return tolerance(Tolerance.absolute(epsilon));
         }
 
         /** Which tensors are merged (default all). */

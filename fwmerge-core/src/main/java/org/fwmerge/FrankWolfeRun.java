@@ -7,132 +7,144 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.fwmerge.internal.BlockLayout;
-import org.fwmerge.internal.CoefficientDescent;
 import org.fwmerge.internal.Guard;
 import org.fwmerge.internal.LmoPass;
-import org.fwmerge.internal.VertexCheckpoint;
 import org.fwmerge.io.Checkpoint;
 import org.fwmerge.io.TensorInfo;
-import org.fwmerge.tensor.Tensor;
-import org.fwmerge.tensor.TensorBackend;
 
-/** The state of one {@link FrankWolfeMerger#merge} call. Resident: x_t, one scratch model, ∇ℓ(x_t). */
+/**
+ * One {@link FrankWolfeMerger#merge} call: Algorithm 1 of the paper, the loop every variant shares —
+ * gradient, LMO, gap, stop rules, listener, trace and the best iterate — with the step itself left to
+ * a {@link FrankWolfeStep} (FW-hard, pairwise, FW-soft). Resident: x_t, one scratch model, ∇ℓ(x_t), and
+ * a copy of the best iterate only while a later one is worse.
+ */
 final class FrankWolfeRun {
-    private final FrankWolfeMerger cfg;
-    private final ModelPool pool;
-    private final TensorBackend backend;
-    private final Guard guard;
+
+    /** Iterations without a better loss after which a variant that can stagnate stops ({@link StopReason#STAGNATED}). */
+    static final int PATIENCE = 3;
+
+    final FrankWolfeMerger cfg;
+    final ModelPool pool;
+    final Guard guard;
+    final List<Checkpoint> vertices = new ArrayList<>();
+    final Map<String, Integer> tensorIndex = new HashMap<>();
+    BlockLayout layout;
+    /** Per block, the convex weight of each vertex in x_t (kept while every step stays in the hull). */
+    double[][] hull;
 
     FrankWolfeRun(FrankWolfeMerger cfg, ModelPool pool) {
         this.cfg = cfg;
         this.pool = pool;
-        this.backend = cfg.backend();
         this.guard = new Guard(cfg.soft() == null ? "FW-hard" : "FW-soft");
+    }
+
+    /** What the step of one iteration did, for the trace; {@code moved} false: γ = 0, nothing changed. */
+    record Outcome(double stepSize, List<List<Double>> coefficients, boolean moved) {
+    }
+
+    /** The best iterate seen (lowest loss), kept without a copy while it is the current one. */
+    private static final class Best {
+        double loss = Double.POSITIVE_INFINITY;
+        double gap = Double.NaN;
+        int iteration = -1;
+        double[][] hull;
+        Model copy;
+        boolean isCurrent;
+        /** The last iteration that lowered the best loss by more than rounding (for stagnation). */
+        int improved = -1;
+
+        /**
+         * Offers x_t with its loss and gap; {@code previous} holds x_{t−1} (the scratch model after the
+         * swap), copied aside when x_{t−1} was the best and x_t is worse.
+         */
+        void offer(int t, double loss, double gap, double[][] hull, Model previous) {
+            if (loss < this.loss - 1e-12 * Math.max(1, Math.abs(loss))) {
+                improved = t;
+            }
+            if (loss <= this.loss) {
+                this.loss = loss;
+                this.gap = gap;
+                this.iteration = t;
+                this.hull = deepCopy(hull);
+                this.isCurrent = true;
+                return;
+            }
+            if (isCurrent) {
+                if (copy == null) {
+                    copy = previous.copy();
+                } else {
+                    copy.copyFrom(previous);
+                }
+                isCurrent = false;
+            }
+        }
     }
 
     MergeResult run() {
         long start = System.nanoTime();
-        Checkpoint base = pool.base();
         List<String> names = pool.select(cfg.parameters());
-        List<Checkpoint> vertices = new ArrayList<>();
-        vertices.add(base);
+        vertices.add(pool.base());
         vertices.addAll(pool.candidates());
-        BlockLayout layout = new BlockLayout(names, cfg.lmo().blocks());
-        Map<String, Integer> tensorIndex = new HashMap<>();
+        layout = new BlockLayout(names, cfg.lmo().blocks());
         for (int p = 0; p < names.size(); p++) {
             tensorIndex.put(names.get(p), p);
         }
-
-        Model x = start(names, vertices);
-        boolean trackHull = cfg.soft() == null ? cfg.mergeFn().staysInHull()
-                : cfg.soft().coefficients().constraint() != CoefficientOptions.Constraint.UNCONSTRAINED;
-        double[][] hull = new double[layout.blockCount()][vertices.size()];
+        Model x = start(names);
+        hull = new double[layout.blockCount()][vertices.size()];
         for (double[] row : hull) {
             row[cfg.initialPoint().isBase() ? 0 : vertices.size() - 1] = 1;
         }
+        FrankWolfeStep step = cfg.soft() != null ? new SoftStep(this) : cfg.pairwise() ? new PairwiseStep(this)
+                : new HardStep(this);
 
         Model scratch = Model.zerosLike(x);
+        Best best = new Best();
         List<IterationRecord> trace = new ArrayList<>();
-        StopReason reason = StopReason.MAX_ITERATIONS;
-        double lossOfX = Double.NaN;
+        StopReason reason;
         try {
-            for (int t = 0; t < cfg.maxIterations(); t++) {
+            for (int t = 0; ; t++) {
                 long t0 = System.nanoTime();
                 double loss;
                 double gap;
                 LmoPass pass;
-                int[][] selection;
                 try (Evaluation e = cfg.objective().evaluate(x)) {
                     loss = guard.evaluation(e, x, t);
                     pass = LmoPass.run(e, x, vertices, layout, cfg.lmo().score());
                     gap = pass.gap();
-                    selection = gap <= cfg.tolerance() || cfg.soft() == null ? pass.best(1, null)
-                            : cfg.soft().isPerTask() ? perTaskSelection(t, x, vertices, layout)
-                            : pass.best(Math.min(cfg.soft().k(), vertices.size()), null);
                 }
-                if (gap <= cfg.tolerance()) {
-                    record(trace, new IterationRecord(t, loss, gap, lists(selection), Double.NaN, List.of(),
+                best.offer(t, loss, gap, hull, scratch);
+                if (t == cfg.maxIterations()) {
+                    reason = StopReason.MAX_ITERATIONS; // x_T evaluated for its loss and gap, no step taken
+                    break;
+                }
+                if (gap <= cfg.tolerance().threshold(loss)) {
+                    record(trace, new IterationRecord(t, loss, gap, lists(pass.best(1, null)), Double.NaN, List.of(),
                             System.nanoTime() - t0));
-                    lossOfX = loss;
                     reason = StopReason.CONVERGED;
                     break;
                 }
-                if (cfg.soft() == null && cfg.pairwise()) {
-                    int[] away = awayVertices(pass, hull, selection);
-                    double gamma = pairwiseStep(t, loss, gap, pass, x, vertices, layout, tensorIndex, selection, away,
-                            hull, scratch);
-                    record(trace, new IterationRecord(t, loss, gap, lists(selection), gamma, List.of(),
-                            System.nanoTime() - t0));
-                    if (gamma == 0) {
-                        lossOfX = loss;
-                        reason = StopReason.STALLED;
-                        break;
-                    }
-                } else if (cfg.soft() == null) {
-                    double gamma = hardStep(t, loss, gap, pass, x, vertices, layout, tensorIndex, selection, scratch);
-                    record(trace, new IterationRecord(t, loss, gap, lists(selection), gamma, List.of(),
-                            System.nanoTime() - t0));
-                    if (gamma == 0) {
-                        lossOfX = loss;
-                        reason = StopReason.STALLED;
-                        break;
-                    }
-                    for (int blk = 0; blk < hull.length; blk++) {
-                        for (int i = 0; i < hull[blk].length; i++) {
-                            hull[blk][i] *= 1 - gamma;
-                        }
-                        hull[blk][selection[blk][0]] += gamma;
-                    }
-                } else {
-                    double[][] lambda = softStep(t, x, vertices, layout, tensorIndex, selection, scratch);
-                    List<List<Double>> coefficients = new ArrayList<>();
-                    for (int blk = 0; blk < hull.length; blk++) {
-                        List<Double> row = new ArrayList<>();
-                        double sum = 0;
-                        for (double[] l : lambda) {
-                            row.add(l[blk]);
-                            sum += l[blk];
-                        }
-                        coefficients.add(row);
-                        for (int i = 0; i < hull[blk].length; i++) {
-                            hull[blk][i] *= 1 - sum;
-                        }
-                        for (int j = 0; j < lambda.length; j++) {
-                            hull[blk][selection[blk][j]] += lambda[j][blk];
-                        }
-                    }
-                    record(trace, new IterationRecord(t, loss, gap, lists(selection), Double.NaN, coefficients,
-                            System.nanoTime() - t0));
+                if (step.canStagnate() && t - best.improved >= PATIENCE) {
+                    record(trace, new IterationRecord(t, loss, gap, List.of(), Double.NaN, List.of(), System.nanoTime() - t0));
+                    reason = StopReason.STAGNATED;
+                    break;
+                }
+                int[][] selection = step.select(t, pass, x);
+                Outcome o = step.take(t, loss, gap, pass, selection, x, scratch);
+                record(trace, new IterationRecord(t, loss, gap, lists(selection), o.stepSize(), o.coefficients(),
+                        System.nanoTime() - t0));
+                if (!o.moved()) {
+                    reason = StopReason.STALLED;
+                    break;
                 }
                 Model swap = x;
                 x = scratch;
                 scratch = swap;
             }
-            if (Double.isNaN(lossOfX)) {
-                lossOfX = guard.loss(cfg.objective().loss(x), cfg.maxIterations());
-            }
         } catch (RuntimeException e) {
             x.close();
+            if (best.copy != null) {
+                best.copy.close();
+            }
             throw e;
         } finally {
             scratch.close();
@@ -140,13 +152,21 @@ final class FrankWolfeRun {
                 vertices.get(vertices.size() - 1).close();
             }
         }
+        Model returned = x;
+        if (!best.isCurrent) {
+            x.close();
+            returned = best.copy;
+        } else if (best.copy != null) {
+            best.copy.close();
+        }
         List<String> labels = vertices.stream().map(Checkpoint::source).toList();
         if (labels.size() > pool.size() + 1) {
             labels = new ArrayList<>(labels);
             labels.set(labels.size() - 1, "initial point: " + cfg.initialPoint());
         }
-        return new MergeResult(x, cfg.configuration().get("method"), reason, trace, lossOfX, labels, layout.blocks(),
-                provenance(), trackHull ? hull : null, Duration.ofNanos(System.nanoTime() - start), pool.files());
+        return new MergeResult(returned, cfg.configuration().get("method"), reason, trace, best.loss, best.gap,
+                best.iteration, labels, layout.blocks(), provenance(), step.staysInHull() ? best.hull : null,
+                Duration.ofNanos(System.nanoTime() - start), pool.files());
     }
 
     private Map<String, String> provenance() {
@@ -164,10 +184,10 @@ final class FrankWolfeRun {
     }
 
     /** x₀ as a writable model; a start that is not the base is appended to the vertices. */
-    private Model start(List<String> names, List<Checkpoint> vertices) {
+    private Model start(List<String> names) {
         InitialPoint ip = cfg.initialPoint();
         if (ip.isBase()) {
-            return Model.load(pool.base(), names, backend);
+            return Model.load(pool.base(), names, cfg.backend());
         }
         Checkpoint c;
         Model produced = null;
@@ -187,7 +207,7 @@ final class FrankWolfeRun {
                         + Arrays.toString(c.info(name).shape()) + ", the pool has " + Arrays.toString(want.shape()));
             }
         }
-        Model x = Model.load(c, names, backend);
+        Model x = Model.load(c, names, cfg.backend());
         if (produced != null) {
             produced.close();
         }
@@ -195,116 +215,8 @@ final class FrankWolfeRun {
         return x;
     }
 
-    private double hardStep(int t, double loss, double gap, LmoPass pass, Model x, List<Checkpoint> vertices, BlockLayout layout,
-            Map<String, Integer> tensorIndex, int[][] selection, Model scratch) {
-        int[] choice = new int[layout.blockCount()];
-        for (int blk = 0; blk < choice.length; blk++) {
-            choice[blk] = selection[blk][0];
-        }
-        Checkpoint s = new VertexCheckpoint(vertices, layout, choice, tensorIndex);
-        MergeFn fn = cfg.mergeFn();
-        // ⟨g, s − x⟩ block by block from the LMO pass: exact for whatever score picked s.
-        double exactSlope = 0;
-        for (int blk = 0; blk < choice.length; blk++) {
-            exactSlope += pass.innerProducts[choice[blk]][blk] - pass.atPoint[blk];
-        }
-        double slope = fn == MergeFn.convexCombination() ? exactSlope : Double.NaN;
-        double[] inScratch = {Double.NaN};
-        double gamma = cfg.stepSize().stepSize(context(t, loss, gap, slope, g -> {
-            fn.merge(x, s, g, scratch);
-            inScratch[0] = g;
-            return guard.loss(cfg.objective().loss(scratch), t);
-        }));
-        checkStep(gamma, t);
-        if (gamma != 0 && gamma != inScratch[0]) {
-            fn.merge(x, s, gamma, scratch);
-        }
-        return gamma;
-    }
-
-    /** Per block, the active vertex (weight > 0) with the largest ⟨g_b, θ_i,b⟩ (ties: lowest index). */
-    private static int[] awayVertices(LmoPass pass, double[][] hull, int[][] selection) {
-        int[] away = new int[hull.length];
-        for (int blk = 0; blk < hull.length; blk++) {
-            int a = -1;
-            for (int i = 0; i < hull[blk].length; i++) {
-                if (hull[blk][i] > 0 && (a < 0 || pass.innerProducts[i][blk] > pass.innerProducts[a][blk])) {
-                    a = i;
-                }
-            }
-            away[blk] = a;
-        }
-        return away;
-    }
-
-    /**
-     * x ← x + γ·γ_max·(s − a) per block, γ ∈ [0, 1] from the step rule, γ_max the smallest weight of an
-     * away vertex among blocks that move; updates the hull weights. Returns the actual step γ·γ_max.
-     */
-    private double pairwiseStep(int t, double loss, double gap, LmoPass pass, Model x, List<Checkpoint> vertices,
-            BlockLayout layout, Map<String, Integer> tensorIndex, int[][] selection, int[] away, double[][] hull,
-            Model scratch) {
-        int nb = layout.blockCount();
-        int[] to = new int[nb];
-        double maxStep = Double.POSITIVE_INFINITY;
-        double slope = 0;
-        for (int blk = 0; blk < nb; blk++) {
-            to[blk] = selection[blk][0];
-            if (to[blk] != away[blk]) {
-                maxStep = Math.min(maxStep, hull[blk][away[blk]]);
-                slope += pass.innerProducts[to[blk]][blk] - pass.innerProducts[away[blk]][blk];
-            }
-        }
-        if (maxStep == Double.POSITIVE_INFINITY) {
-            return 0;
-        }
-        Checkpoint s = new VertexCheckpoint(vertices, layout, to, tensorIndex);
-        Checkpoint a = new VertexCheckpoint(vertices, layout, away, tensorIndex);
-        TensorBackend b = backend;
-        List<String> names = layout.tensors();
-        double range = maxStep;
-        double scaledSlope = slope * range;
-        double[] inScratch = {Double.NaN};
-        java.util.function.DoubleConsumer form = gamma -> {
-            for (int p = 0; p < names.size(); p++) {
-                String name = names.get(p);
-                Tensor o = scratch.tensor(name);
-                b.copy(x.tensor(name), o);
-                int blk = layout.blockOf(p);
-                if (to[blk] != away[blk]) {
-                    try (Tensor st = s.load(name, b); Tensor at = a.load(name, b)) {
-                        b.axpy(gamma * range, st, o);
-                        b.axpy(-gamma * range, at, o);
-                    }
-                }
-            }
-            inScratch[0] = gamma;
-        };
-        double gamma = cfg.stepSize().stepSize(context(t, loss, gap, scaledSlope, g -> {
-            form.accept(g);
-            return guard.loss(cfg.objective().loss(scratch), t);
-        }));
-        checkStep(gamma, t);
-        if (gamma == 0) {
-            return 0;
-        }
-        if (gamma != inScratch[0]) {
-            form.accept(gamma);
-        }
-        for (int blk = 0; blk < nb; blk++) {
-            if (to[blk] != away[blk]) {
-                double moved = gamma * range;
-                hull[blk][to[blk]] += moved;
-                // A full step empties the away vertex exactly (a "drop step"), keeping the active set clean.
-                hull[blk][away[blk]] = gamma == 1 && hull[blk][away[blk]] == range ? 0
-                        : Math.max(0, hull[blk][away[blk]] - moved);
-            }
-        }
-        return gamma * range;
-    }
-
-    private StepSizeRule.Context context(int t, double loss, double gap, double slope,
-            java.util.function.DoubleUnaryOperator lossAt) {
+    /** The step-rule context of one iteration. */
+    StepSizeRule.Context context(int t, double loss, double gap, double slope, java.util.function.DoubleUnaryOperator lossAt) {
         return new StepSizeRule.Context() {
             @Override
             public int iteration() {
@@ -333,51 +245,21 @@ final class FrankWolfeRun {
         };
     }
 
-    private void checkStep(double gamma, int t) {
+    /** γ from the user's rule, checked. */
+    double checkStep(double gamma, int t) {
         if (!(gamma >= 0 && gamma <= 1)) {
             throw new IllegalStateException("step-size rule " + cfg.stepSize() + " returned γ = " + gamma
                     + " at FW-hard iteration " + t + "; a step size must be finite and in [0, 1]");
         }
+        return gamma;
     }
 
-    private double[][] softStep(int t, Model x, List<Checkpoint> vertices, BlockLayout layout, Map<String, Integer> tensorIndex,
-            int[][] selection, Model scratch) {
-        int k = selection[0].length;
-        List<Checkpoint> picked = new ArrayList<>();
-        for (int j = 0; j < k; j++) {
-            int[] choice = new int[layout.blockCount()];
-            for (int blk = 0; blk < choice.length; blk++) {
-                choice[blk] = selection[blk][j];
-            }
-            picked.add(new VertexCheckpoint(vertices, layout, choice, tensorIndex));
+    private static double[][] deepCopy(double[][] a) {
+        double[][] c = new double[a.length][];
+        for (int i = 0; i < a.length; i++) {
+            c[i] = a[i].clone();
         }
-        return CoefficientDescent.run(cfg.objective(), x, picked, layout, cfg.soft().coefficients(), scratch,
-                guard.inner(t), null)
-                .lambda();
-    }
-
-    /** One vertex per objective term: the best for that term's gradient, no vertex twice in a block. */
-    private int[][] perTaskSelection(int t, Model x, List<Checkpoint> vertices, BlockLayout layout) {
-        List<Objective> terms = cfg.objective().terms();
-        if (terms.isEmpty()) {
-            throw new IllegalStateException("SoftOptions.perTask() needs an objective that is a sum of per-task terms "
-                    + "(Objective.sum(...)); " + cfg.objective() + " has none");
-        }
-        int k = Math.min(terms.size(), vertices.size());
-        int nb = layout.blockCount();
-        int[][] out = new int[nb][k];
-        boolean[][] used = new boolean[nb][vertices.size()];
-        for (int j = 0; j < k; j++) {
-            try (Evaluation e = terms.get(j).evaluate(x)) {
-                guard.evaluation(e, x, t);
-                int[][] best = LmoPass.run(e, x, vertices, layout, cfg.lmo().score()).best(1, used);
-                for (int blk = 0; blk < nb; blk++) {
-                    out[blk][j] = best[blk][0];
-                    used[blk][best[blk][0]] = true;
-                }
-            }
-        }
-        return out;
+        return c;
     }
 
     private static List<List<Integer>> lists(int[][] selection) {

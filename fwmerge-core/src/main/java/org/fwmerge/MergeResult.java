@@ -22,6 +22,8 @@ public final class MergeResult {
     private final StopReason stopReason;
     private final List<IterationRecord> iterations;
     private final double finalLoss;
+    private final double finalGap;
+    private final int returnedIteration;
     private final List<String> vertices;
     private final List<String> blocks;
     private final Map<String, String> configuration;
@@ -34,17 +36,22 @@ public final class MergeResult {
      *
      * @param hullCoefficients per block, the weight of each vertex in the merged point (rows sum to 1),
      *                         or null when the method may leave the hull
+     * @param finalGap         the FW gap at the returned model, or NaN for methods without one
+     * @param returnedIteration the iteration whose iterate was returned, or -1 for one-shot methods
      * @param inputs           the files the merge read ({@link ModelPool#files()}), which
      *                         {@link #withUnmerged} reports so that no writer replaces them
      */
     public MergeResult(Model model, String method, StopReason stopReason, List<IterationRecord> iterations,
-            double finalLoss, List<String> vertices, List<String> blocks, Map<String, String> configuration,
-            double[][] hullCoefficients, Duration elapsed, List<java.nio.file.Path> inputs) {
+            double finalLoss, double finalGap, int returnedIteration, List<String> vertices, List<String> blocks,
+            Map<String, String> configuration, double[][] hullCoefficients, Duration elapsed,
+            List<java.nio.file.Path> inputs) {
         this.model = Objects.requireNonNull(model, "model");
         this.method = Objects.requireNonNull(method, "method");
         this.stopReason = Objects.requireNonNull(stopReason, "stopReason");
         this.iterations = List.copyOf(iterations);
         this.finalLoss = finalLoss;
+        this.finalGap = finalGap;
+        this.returnedIteration = returnedIteration;
         this.vertices = List.copyOf(vertices);
         this.blocks = List.copyOf(blocks);
         this.configuration = Collections.unmodifiableMap(new LinkedHashMap<>(configuration));
@@ -76,6 +83,25 @@ public final class MergeResult {
     /** ℓ at the merged model, or NaN if the method has no objective. */
     public double finalLoss() {
         return finalLoss;
+    }
+
+    /**
+     * The FW gap at the merged model (an upper bound on ℓ(x) − min ℓ for a convex objective), or NaN for
+     * methods without one.
+     */
+    public double finalGap() {
+        return finalGap;
+    }
+
+    /**
+     * Which iterate was returned: t for x_t, the point FW iteration t started from, so the budget T
+     * itself for the point after the last iteration. Frank-Wolfe returns the iterate with the lowest
+     * loss it evaluated, which is the last one unless a merge function that leaves the hull, a noisy
+     * objective or a stagnating FW-soft made later iterates worse. For AdaMerging, its last step; -1 for
+     * one-shot methods.
+     */
+    public int returnedIteration() {
+        return returnedIteration;
     }
 
     /**

@@ -42,10 +42,9 @@ public interface StepSizeRule {
      * Bounded line search on γ ↦ ℓ(MergeFn(x_t, s_t, γ)) over [0, 1] (the paper's choice) with at most
      * {@value #DEFAULT_LINE_SEARCH_EVALUATIONS} loss evaluations. When the slope at 0 is known, the
      * minimiser of the quadratic through ℓ(0), ℓ'(0) and ℓ(1) is tried first and accepted if it gives
-     * a sufficient decrease (exact for quadratic losses, and immune to float32 noise in ℓ, which limits
-     * loss comparisons to about √ε); otherwise Brent's method searches [0, 1]. Returns γ = 0 when no
-     * trial beats ℓ(x_t), so the loss never increases by more than float32 resolution (10⁻⁶ relative,
-     * accepted only when the interpolation predicts a decrease smaller than that).
+     * a sufficient decrease (exact for quadratic losses), or — where the predicted decrease is below
+     * float32 resolution, 10⁻⁶ relative — if it does not raise the loss; otherwise Brent's method
+     * searches [0, 1]. It never accepts a step that raises the loss: γ = 0 when no trial beats ℓ(x_t).
      */
     static StepSizeRule lineSearch() {
         return lineSearch(DEFAULT_LINE_SEARCH_EVALUATIONS);

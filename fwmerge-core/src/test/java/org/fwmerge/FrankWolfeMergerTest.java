@@ -33,10 +33,12 @@ class FrankWolfeMergerTest {
 
     @Test
     void tolerance_negativeOrNaN_throwsIllegalArgument() {
-        assertEquals("tolerance must be finite and ≥ 0, got -1.0", assertThrows(IllegalArgumentException.class,
+        assertEquals("absolute tolerance must be finite and ≥ 0, got -1.0", assertThrows(IllegalArgumentException.class,
                 () -> FrankWolfeMerger.builder().tolerance(-1)).getMessage());
-        assertEquals("tolerance must be finite and ≥ 0, got NaN", assertThrows(IllegalArgumentException.class,
+        assertEquals("absolute tolerance must be finite and ≥ 0, got NaN", assertThrows(IllegalArgumentException.class,
                 () -> FrankWolfeMerger.builder().tolerance(Double.NaN)).getMessage());
+        assertEquals("relative tolerance must be finite and ≥ 0, got -0.5", assertThrows(IllegalArgumentException.class,
+                () -> Tolerance.relative(-0.5)).getMessage());
     }
 
     @Test

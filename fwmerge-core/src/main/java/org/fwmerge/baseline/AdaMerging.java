@@ -120,8 +120,8 @@ public final class AdaMerging implements Merger {
         List<String> vertices = new ArrayList<>();
         vertices.add(pool.base().source());
         pool.candidates().stream().map(Checkpoint::source).forEach(vertices::add);
-        return new MergeResult(out, "adamerging", StopReason.MAX_ITERATIONS, trace, outcome.loss(), vertices,
-                layout.blocks(), c, null, Support.since(start), pool.files());
+        return new MergeResult(out, "adamerging", StopReason.MAX_ITERATIONS, trace, outcome.loss(), Double.NaN,
+                trace.size(), vertices, layout.blocks(), c, null, Support.since(start), pool.files());
     }
 
     private Map<String, String> configuration() {

@@ -52,8 +52,8 @@ final class Support {
 
     /** The result of a one-shot merge (no iterations): the model, its method and settings, the pool it read. */
     static MergeResult result(Model out, String method, Map<String, String> settings, ModelPool pool, long startNanos) {
-        return new MergeResult(out, method, StopReason.COMPLETED, List.of(), Double.NaN, List.of(), List.of(),
-                provenance(settings, pool), null, since(startNanos), pool.files());
+        return new MergeResult(out, method, StopReason.COMPLETED, List.of(), Double.NaN, Double.NaN, -1, List.of(),
+                List.of(), provenance(settings, pool), null, since(startNanos), pool.files());
     }
 
     static Duration since(long startNanos) {

@@ -61,10 +61,10 @@ public final class StepSizeRules {
                 double fq = gq == 1.0 ? f1 : tracked.value(gq);
                 // Sufficient decrease (a quarter of the linear prediction; a quadratic gives a half).
                 // Near the optimum the predicted decrease falls below what a float32 model's loss can
-                // resolve; there the model's step is trusted as long as the loss is equal within that
-                // resolution, instead of stalling on rounding noise.
+                // resolve; there the model's step is trusted as long as the loss does not rise, instead
+                // of stalling on rounding noise. A step that raises the loss is never accepted.
                 double resolution = LOSS_RESOLUTION * Math.abs(f0);
-                boolean belowResolution = -0.5 * slope * gq <= resolution && fq <= f0 + resolution;
+                boolean belowResolution = -0.5 * slope * gq <= resolution && fq <= f0;
                 if (fq <= f0 + 0.25 * slope * gq || belowResolution) {
                     return gq;
                 }

@@ -22,6 +22,7 @@ import org.fwmerge.ModelPool;
 import org.fwmerge.ParameterSelection;
 import org.fwmerge.SoftOptions;
 import org.fwmerge.StepSizeRule;
+import org.fwmerge.Tolerance;
 import org.fwmerge.baseline.GeneralizedTaskArithmetic;
 import org.fwmerge.baseline.WeightAveraging;
 import org.fwmerge.examples.cli.MergeConfig.Method;
@@ -170,9 +171,16 @@ final class MergeCommand implements Callable<Integer> {
         }
         FrankWolfeMerger.Builder b = FrankWolfeMerger.builder().objective(objective.objective())
                 .parameters(objective.tensors()).maxIterations(iterations)
-                .tolerance(c.number("tolerance", FrankWolfeMerger.DEFAULT_TOLERANCE))
                 .listener((it, max) -> err.printf(Locale.ROOT, "  iteration %d/%d: loss %.6f, gap %.3e%n",
                         it.iteration() + 1, max, it.loss(), it.gap()));
+        if (c.parameters().containsKey("tolerance") && c.parameters().containsKey("relative_tolerance")) {
+            throw new IllegalArgumentException("parameters: give tolerance (absolute) or relative_tolerance, not both");
+        }
+        if (c.parameters().containsKey("tolerance")) {
+            b.tolerance(Tolerance.absolute(c.number("tolerance", 0)));
+        } else if (c.parameters().containsKey("relative_tolerance")) {
+            b.tolerance(Tolerance.relative(c.number("relative_tolerance", 0)));
+        }
         String lmo = c.string("lmo", "layer_wise");
         switch (lmo) {
             case "layer_wise" -> b.lmo(Lmo.layerWise());

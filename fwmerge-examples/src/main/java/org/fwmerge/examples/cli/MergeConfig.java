@@ -38,7 +38,8 @@ record MergeConfig(String method, Optional<ModelRef> base, List<ModelRef> models
         TIES("ties", GTA_GLOBAL, GTA_MODEL),
         DARE_LINEAR("dare_linear", GTA_GLOBAL, GTA_MODEL),
         DARE_TIES("dare_ties", GTA_GLOBAL, GTA_MODEL),
-        FRANK_WOLFE("frank_wolfe", Set.of("variant", "lmo", "step_size", "gamma", "iterations", "tolerance", "top_k"),
+        FRANK_WOLFE("frank_wolfe", Set.of("variant", "lmo", "step_size", "gamma", "iterations", "tolerance",
+                "relative_tolerance", "top_k"),
                 Set.of());
 
         final String key;

@@ -1,0 +1,25 @@
+package org.fwmerge;
+
+import org.fwmerge.internal.LmoPass;
+
+/**
+ * The step of one Frank-Wolfe variant (Algorithm 1 lines 5–8, or the paper's eq. 9 for FW-soft): which
+ * vertices it uses and how it moves from x_t to x_{t+1}. The shared loop ({@link FrankWolfeRun})
+ * does everything else.
+ */
+interface FrankWolfeStep {
+
+    /** Per block, the vertex indices the step uses, best first. */
+    int[][] select(int t, LmoPass pass, Model x);
+
+    /** Writes x_{t+1} into {@code next} and updates the run's hull weights. */
+    FrankWolfeRun.Outcome take(int t, double loss, double gap, LmoPass pass, int[][] selection, Model x, Model next);
+
+    /** Whether every iterate stays in the hull, so the hull weights describe the merged model. */
+    boolean staysInHull();
+
+    /** Whether this variant can circle without converging ({@link StopReason#STAGNATED}). */
+    default boolean canStagnate() {
+        return false;
+    }
+}

@@ -1,0 +1,109 @@
+package org.fwmerge;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.fwmerge.tensor.TensorBackend;
+import org.fwmerge.tensor.TensorBackends;
+import org.junit.jupiter.api.Test;
+
+/**
+ * How a Frank-Wolfe run ends and what it returns: relative and absolute tolerances, the best iterate
+ * with its own gap, and FW-soft's stagnation on the probability simplex — on quadratics whose iterates
+ * and gaps are computed here by hand.
+ */
+class StoppingTest {
+
+    private static final TensorBackend B = TensorBackends.reference();
+
+    private static Objective quadratic(double[] c) {
+        return new QuadraticObjective(ConvexGoldenTest.model("c", c));
+    }
+
+    /** The FW gap of ½‖x − c‖² at x over the vertices, in double: ⟨x − c, x⟩ − min_i ⟨x − c, v_i⟩. */
+    private static double gap(double[] x, double[] c, double[][] v) {
+        double atX = 0;
+        double min = Double.POSITIVE_INFINITY;
+        for (double[] vi : v) {
+            double d = 0;
+            for (int j = 0; j < x.length; j++) {
+                d += (x[j] - c[j]) * vi[j];
+            }
+            min = Math.min(min, d);
+        }
+        for (int j = 0; j < x.length; j++) {
+            atX += (x[j] - c[j]) * x[j];
+        }
+        return atX - min;
+    }
+
+    @Test
+    void constantFullSteps_jumpPastTheOptimum_theBestIterateIsReturnedWithItsGap() throws Exception {
+        // x0 = base (loss .74), x1 = v1 (.34), x2 = v2 (2.34): full steps overshoot, the best is x1.
+        double[][] v = {{0, 0, 0, 0}, {2, 0, 0, 0}, {0, 2, 0, 0}};
+        double[] c = {1.2, 0.2, 0, 0};
+        MergeResult r = FrankWolfeMerger.builder().objective(quadratic(c)).lmo(Lmo.taskWise())
+                .stepSize(StepSizeRule.constant(1)).maxIterations(2).tolerance(0).backend(B).build()
+                .merge(ConvexGoldenTest.pool(v));
+        assertEquals(StopReason.MAX_ITERATIONS, r.stopReason());
+        assertEquals(1, r.returnedIteration());
+        assertArrayEquals(new double[] {2, 0, 0, 0}, ConvexGoldenTest.flat(r.model()), 0);
+        assertEquals(ConvexGoldenTest.halfSq(v[1], c), r.finalLoss(), 1e-6);
+        assertEquals(gap(v[1], c, v), r.finalGap(), 1e-6, "the gap at the returned model, not at the last one (c is float32)");
+        assertEquals(2.0, r.finalGap(), 1e-6);
+        assertArrayEquals(new double[] {0, 1, 0}, r.hullCoefficients().orElseThrow()[0], 1e-12,
+                "the hull weights of the returned model");
+    }
+
+    @Test
+    void budgetUsedUp_theFinalPointIsEvaluated_andItsGapReported() throws Exception {
+        double[][] v = {{0, 0, 0, 0}, {3, 0, 0, 0}, {0, 3, 0, 0}, {0, 0, 3, 0}};
+        double[] c = {1, 1, 1, 0.5};
+        MergeResult r = FrankWolfeMerger.builder().objective(quadratic(c)).lmo(Lmo.taskWise()).maxIterations(4)
+                .tolerance(0).backend(B).build().merge(ConvexGoldenTest.pool(v));
+        assertEquals(StopReason.MAX_ITERATIONS, r.stopReason());
+        assertEquals(4, r.iterations().size());
+        assertEquals(4, r.returnedIteration(), "the line search lowers the loss at every step: the last point is best");
+        double[] x = ConvexGoldenTest.flat(r.model());
+        assertEquals(gap(x, c, v), r.finalGap(), 1e-6);
+        assertEquals(ConvexGoldenTest.halfSq(x, c), r.finalLoss(), 1e-9);
+        assertTrue(r.finalLoss() < r.iterations().get(3).loss());
+    }
+
+    @Test
+    void relativeTolerance_isTheDefault_andScalesWithTheLoss() throws Exception {
+        // the optimum is the vertex (1e3, 0, 0, 0)-ish: loss ≈ 5·10⁵ there, far from any absolute 1e-6
+        double[][] v = {{0, 0, 0, 0}, {1000, 0, 0, 0}, {0, 1000, 0, 0}};
+        double[] c = {700, 300, 1000, 0};
+        FrankWolfeMerger.Builder b = FrankWolfeMerger.builder().objective(quadratic(c)).lmo(Lmo.taskWise())
+                .maxIterations(200).pairwiseSteps().backend(B);
+        MergeResult relative = b.build().merge(ConvexGoldenTest.pool(v));
+        assertEquals(StopReason.CONVERGED, relative.stopReason(), relative.toString());
+        assertEquals("relative(1.0E-6)", relative.configuration().get("tolerance"));
+        double last = relative.iterations().get(relative.iterations().size() - 1).gap();
+        assertTrue(last <= 1e-6 * Math.abs(relative.finalLoss()), "gap " + last + " loss " + relative.finalLoss());
+        assertEquals(5e5 * 1e-6, Tolerance.relative(1e-6).threshold(5e5), 1e-12);
+        assertEquals(1e-6, Tolerance.relative(1e-6).threshold(0.25), 0, "max(1, |ℓ|)");
+        assertEquals(1e-3, Tolerance.absolute(1e-3).threshold(5e5), 0);
+    }
+
+    @Test
+    void softOnTheSimplexWithTooFewVertices_stopsAsStagnated_cappedSimplexDoesNot() throws Exception {
+        // the optimum (1, 1, 1) is the centroid of three vertices; top-2 on the simplex can only reach edges
+        double[][] v = {{0, 0, 0, 0}, {3, 0, 0, 0}, {0, 3, 0, 0}, {0, 0, 3, 0}};
+        double[] c = {1, 1, 1, 0};
+        CoefficientOptions simplex = CoefficientOptions.defaults().withConstraint(CoefficientOptions.Constraint.SIMPLEX);
+        MergeResult r = FrankWolfeMerger.builder().objective(quadratic(c)).lmo(Lmo.taskWise())
+                .soft(SoftOptions.topK(2).withCoefficients(simplex)).maxIterations(50).backend(B).build()
+                .merge(ConvexGoldenTest.pool(v));
+        assertEquals(StopReason.STAGNATED, r.stopReason(), r.toString());
+        // it circles between two edges, (1.5, 1.5, 0) at loss ¾ and an edge of the base at 9/8, without progress
+        assertTrue(r.iterations().size() < 50);
+        assertTrue(r.finalLoss() >= 0.5 - 1e-6, "no point of an edge gets closer than ½ to the centroid: " + r.finalLoss());
+        MergeResult capped = FrankWolfeMerger.builder().objective(quadratic(c)).lmo(Lmo.taskWise())
+                .soft(SoftOptions.topK(2)).maxIterations(50).backend(B).build().merge(ConvexGoldenTest.pool(v));
+        assertTrue(capped.stopReason() != StopReason.STAGNATED, capped.toString());
+        assertTrue(capped.finalLoss() < r.finalLoss(), capped + " vs " + r);
+    }
+}
