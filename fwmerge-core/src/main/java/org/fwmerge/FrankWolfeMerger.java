@@ -2,6 +2,7 @@ package org.fwmerge;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.List;
 import java.util.Objects;
 import org.fwmerge.tensor.TensorBackend;
 import org.fwmerge.tensor.TensorBackends;
@@ -38,6 +39,33 @@ import org.fwmerge.tensor.TensorBackends;
  */
 public final class FrankWolfeMerger implements Merger {
 
+    /**
+     * A builder holding this merger's settings, to vary it (say another objective or iteration budget):
+     * each setting may be replaced once; the merger itself is unchanged. Switching a copy of an FW-hard
+     * merger to {@link Builder#soft} drops its step rule, merge function and pairwise steps.
+     */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.objective = objective;
+        b.lmo = lmo;
+        b.soft = soft;
+        if (soft == null) {
+            b.stepSize = stepSize;
+            b.mergeFn = mergeFn;
+            b.pairwise = pairwise;
+            b.inherited.addAll(List.of("stepSize", "mergeFn", "pairwiseSteps"));
+        }
+        b.maxIterations = maxIterations;
+        b.tolerance = tolerance;
+        b.parameters = parameters;
+        b.initialPoint = initialPoint;
+        b.listener = listener;
+        b.backend = backend;
+        b.inherited.addAll(List.of("objective", "lmo", "soft", "maxIterations", "tolerance", "parameters", "initialPoint",
+                "listener", "backend"));
+        return b;
+    }
+
     /** Default iteration budget T. */
     public static final int DEFAULT_MAX_ITERATIONS = 10;
 
@@ -57,7 +85,7 @@ public final class FrankWolfeMerger implements Merger {
     private final boolean pairwise;
 
     private FrankWolfeMerger(Builder b) {
-        this.pairwise = b.pairwise;
+        this.pairwise = b.pairwise && b.soft == null;
         this.objective = b.objective;
         this.lmo = b.lmo == null ? Lmo.layerWise() : b.lmo;
         this.stepSize = b.stepSize == null ? StepSizeRule.lineSearch() : b.stepSize;
@@ -189,13 +217,21 @@ public final class FrankWolfeMerger implements Merger {
         private TensorBackend backend;
         private boolean pairwise;
 
+        /** Settings copied from a built merger by {@link FrankWolfeMerger#toBuilder()}: each may be replaced once. */
+        private final java.util.Set<String> inherited = new java.util.HashSet<>();
+
         private Builder() {
         }
 
-        private static void once(Object current, String name) {
-            if (current != null) {
+        private void once(Object current, String name) {
+            if (current != null && !inherited.remove(name)) {
                 throw new IllegalStateException(name + " was already set to " + current);
             }
+        }
+
+        /** Whether a setting was given on this builder (not only copied by toBuilder()). */
+        private boolean explicit(Object value, String name) {
+            return value != null && !inherited.contains(name);
         }
 
         /** The loss to minimise (required). */
@@ -234,9 +270,7 @@ public final class FrankWolfeMerger implements Merger {
          * steps converge linearly on such problems. Requires the convex-combination merge function.
          */
         public Builder pairwiseSteps() {
-            if (pairwise) {
-                throw new IllegalStateException("pairwiseSteps was already set");
-            }
+            once(pairwise ? Boolean.TRUE : null, "pairwiseSteps");
             this.pairwise = true;
             return this;
         }
@@ -254,9 +288,7 @@ public final class FrankWolfeMerger implements Merger {
          * @throws IllegalArgumentException if {@code n < 1}
          */
         public Builder maxIterations(int n) {
-            if (maxIterations != 0) {
-                throw new IllegalStateException("maxIterations was already set to " + maxIterations);
-            }
+            once(maxIterations == 0 ? null : maxIterations, "maxIterations");
             if (n < 1) {
                 throw new IllegalArgumentException("maxIterations must be ≥ 1, got " + n);
             }
@@ -321,11 +353,14 @@ public final class FrankWolfeMerger implements Merger {
             if (objective == null) {
                 throw new IllegalStateException("objective is required: call objective(...) before build()");
             }
-            if (soft != null && (stepSize != null || mergeFn != null)) {
+            // Settings only copied by toBuilder() give way when the copy switches to FW-soft.
+            if (soft != null && (explicit(stepSize, "stepSize") || explicit(mergeFn, "mergeFn"))) {
                 throw new IllegalStateException("FW-soft optimises coefficients instead of taking a step: "
                         + "stepSize and mergeFn apply only to FW-hard; remove them or remove soft(...)");
             }
-            if (pairwise && (soft != null || (mergeFn != null && mergeFn != MergeFn.convexCombination()))) {
+            boolean pairwiseExplicit = explicit(pairwise ? Boolean.TRUE : null, "pairwiseSteps");
+            if (pairwise && ((soft != null && pairwiseExplicit)
+                    || (mergeFn != null && mergeFn != MergeFn.convexCombination()))) {
                 throw new IllegalStateException("pairwiseSteps() moves weight between vertices of the hull: it needs "
                         + "FW-hard with MergeFn.convexCombination(), not " + (soft != null ? soft : mergeFn));
             }

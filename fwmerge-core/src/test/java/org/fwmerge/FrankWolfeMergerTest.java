@@ -32,6 +32,25 @@ class FrankWolfeMergerTest {
     }
 
     @Test
+    void toBuilder_reproducesTheMerger_variesSettings_andSwitchesToSoft() {
+        FrankWolfeMerger hard = FrankWolfeMerger.builder().objective(OBJ).lmo(Lmo.taskWise()).maxIterations(7)
+                .pairwiseSteps().tolerance(1e-3).backend(B).build();
+        assertEquals(hard.toString(), hard.toBuilder().build().toString());
+        assertEquals(FrankWolfeMerger.builder().objective(OBJ).lmo(Lmo.taskWise()).maxIterations(12).pairwiseSteps()
+                .tolerance(1e-3).backend(B).build().toString(), hard.toBuilder().maxIterations(12).build().toString());
+        IllegalStateException twice = assertThrows(IllegalStateException.class,
+                () -> hard.toBuilder().maxIterations(12).maxIterations(13));
+        assertEquals("maxIterations was already set to 12", twice.getMessage());
+        FrankWolfeMerger soft = hard.toBuilder().soft(SoftOptions.topK(2)).build();
+        assertEquals(FrankWolfeMerger.builder().objective(OBJ).lmo(Lmo.taskWise()).maxIterations(7)
+                .soft(SoftOptions.topK(2)).tolerance(1e-3).backend(B).build().toString(), soft.toString(),
+                "the copied step rule and pairwise steps give way to FW-soft");
+        IllegalStateException both = assertThrows(IllegalStateException.class,
+                () -> soft.toBuilder().stepSize(StepSizeRule.harmonic()).build());
+        assertTrue(both.getMessage().startsWith("FW-soft optimises coefficients"), both.getMessage());
+    }
+
+    @Test
     void tolerance_negativeOrNaN_throwsIllegalArgument() {
         assertEquals("absolute tolerance must be finite and ≥ 0, got -1.0", assertThrows(IllegalArgumentException.class,
                 () -> FrankWolfeMerger.builder().tolerance(-1)).getMessage());

@@ -71,6 +71,22 @@ public final class AdaMerging implements Merger {
         this.backend = b.tensorBackend();
     }
 
+    /**
+     * A builder holding this merger's settings, to vary it: each setting may be replaced once; the
+     * merger itself is unchanged.
+     */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.objective = objective;
+        b.steps = options.steps();
+        b.learningRate = options.learningRate();
+        b.initial = options.initialCoefficient(0);
+        b.resident = options.residentDirections();
+        b.blocks = blocks;
+        return b.inheritSelection(parameters, backend)
+                .inherit("objective", "steps", "learningRate", "initialCoefficient", "residentDirections", "blocks");
+    }
+
     /** A builder; only the objective is required. */
     public static Builder builder() {
         return new Builder();
@@ -158,7 +174,7 @@ public final class AdaMerging implements Merger {
 
         /** The loss whose minimum the coefficients seek, e.g. prediction entropy on unlabelled inputs (required). */
         public Builder objective(Objective objective) {
-            Support.once(this.objective, "objective");
+            once(this.objective, "objective");
             this.objective = Objects.requireNonNull(objective, "objective");
             return this;
         }
@@ -169,7 +185,7 @@ public final class AdaMerging implements Merger {
          * @throws IllegalArgumentException if {@code steps < 1}
          */
         public Builder steps(int steps) {
-            Support.once(this.steps, "steps");
+            once(this.steps, "steps");
             if (steps < 1) {
                 throw new IllegalArgumentException("steps must be ≥ 1, got " + steps);
             }
@@ -183,7 +199,7 @@ public final class AdaMerging implements Merger {
          * @throws IllegalArgumentException unless finite and &gt; 0
          */
         public Builder learningRate(double rate) {
-            Support.once(this.learningRate, "learningRate");
+            once(this.learningRate, "learningRate");
             if (!(rate > 0 && Double.isFinite(rate))) {
                 throw new IllegalArgumentException("learningRate must be finite and > 0, got " + rate);
             }
@@ -197,21 +213,21 @@ public final class AdaMerging implements Merger {
          * @throws IllegalArgumentException if not finite
          */
         public Builder initialCoefficient(double value) {
-            Support.once(this.initial, "initialCoefficient");
+            once(this.initial, "initialCoefficient");
             this.initial = Support.finite(value, "initialCoefficient");
             return this;
         }
 
         /** How tensors group into blocks sharing a coefficient (default {@link BlockPartition#perTensor()}). */
         public Builder blocks(BlockPartition partition) {
-            Support.once(this.blocks, "blocks");
+            once(this.blocks, "blocks");
             this.blocks = Objects.requireNonNull(partition, "partition");
             return this;
         }
 
         /** Keep the n task vectors in memory (faster, O(n) memory) instead of streaming them (default). */
         public Builder residentDirections(boolean resident) {
-            Support.once(this.resident, "residentDirections");
+            once(this.resident, "residentDirections");
             this.resident = resident;
             return this;
         }

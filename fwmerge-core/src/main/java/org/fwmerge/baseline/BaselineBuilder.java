@@ -14,22 +14,47 @@ import org.fwmerge.tensor.TensorBackends;
 abstract class BaselineBuilder<B extends BaselineBuilder<B>> {
     private ParameterSelection parameters;
     private TensorBackend backend;
+    /** Settings copied from a built merger by {@code toBuilder()}: each may be replaced once. */
+    private final java.util.Set<String> inherited = new java.util.HashSet<>();
 
     BaselineBuilder() {
     }
 
     /** Which tensors are merged (default all). */
     public B parameters(ParameterSelection selection) {
-        Support.once(this.parameters, "parameters");
+        once(this.parameters, "parameters");
         this.parameters = Objects.requireNonNull(selection, "selection");
         return self();
     }
 
     /** The tensor backend (default {@link TensorBackends#get()}). */
     public B backend(TensorBackend backend) {
-        Support.once(this.backend, "backend");
+        once(this.backend, "backend");
         this.backend = Objects.requireNonNull(backend, "backend");
         return self();
+    }
+
+    /**
+     * Builder guard: a setting may be set once ({@link IllegalStateException} naming it otherwise); one
+     * that {@code toBuilder()} copied from a merger may be replaced, once.
+     */
+    final void once(Object current, String name) {
+        if (current != null && !inherited.remove(name)) {
+            throw new IllegalStateException(name + " was already set to " + current);
+        }
+    }
+
+    /** Marks settings as copied from a built merger (replaceable once); returns this builder. */
+    final B inherit(String... names) {
+        inherited.addAll(java.util.List.of(names));
+        return self();
+    }
+
+    /** Copies a built merger's selection and backend ({@code toBuilder()}), replaceable once. */
+    final B inheritSelection(ParameterSelection selection, TensorBackend tensorBackend) {
+        this.parameters = selection;
+        this.backend = tensorBackend;
+        return inherit("parameters", "backend");
     }
 
     /** The selection set, or every tensor. */

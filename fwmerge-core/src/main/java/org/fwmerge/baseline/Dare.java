@@ -64,6 +64,24 @@ public final class Dare implements Merger {
     }
 
     /**
+     * A builder holding this merger's settings, to vary it: each setting may be replaced once; the
+     * merger itself is unchanged.
+     */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.dropRate = drop.p;
+        b.rescale = drop.rescale;
+        b.seed = drop.seed;
+        b.inherit("dropRate", "rescale", "seed");
+        if (ties != null) {
+            b.ties = ties; // DARE-TIES: scaling, selection and backend belong to the TIES merger
+            return b.inherit("ties");
+        }
+        b.scaling = scaling;
+        return b.inheritSelection(parameters, backend).inherit("scaling");
+    }
+
+    /**
      * DARE as an FW-hard merge function, as in the authors' code: out = x + γ·DARE(s − x), with
      * rescaling. It may leave the convex hull of the pool ({@code staysInHull()} is false). The mask of
      * tensor {@code name} is seeded from (seed, name, ‖x_name‖²): fixed for a given x — so every
@@ -166,21 +184,21 @@ public final class Dare implements Merger {
          * @throws IllegalArgumentException if outside [0, 1)
          */
         public Builder dropRate(double p) {
-            Support.once(this.dropRate, "dropRate");
+            once(this.dropRate, "dropRate");
             this.dropRate = checkDropRate(p);
             return this;
         }
 
         /** The seed of the drop masks (default {@value Dare#DEFAULT_SEED}). */
         public Builder seed(long seed) {
-            Support.once(this.seed, "seed");
+            once(this.seed, "seed");
             this.seed = seed;
             return this;
         }
 
         /** Whether kept entries are multiplied by 1/(1 − p) (default true, as DARE and FusionBench). */
         public Builder rescale(boolean rescale) {
-            Support.once(this.rescale, "rescale");
+            once(this.rescale, "rescale");
             this.rescale = rescale;
             return this;
         }
@@ -191,7 +209,7 @@ public final class Dare implements Merger {
          * @throws IllegalArgumentException if not finite
          */
         public Builder scaling(double lambda) {
-            Support.once(this.scaling, "scaling");
+            once(this.scaling, "scaling");
             this.scaling = Support.finite(lambda, "scaling");
             return this;
         }
@@ -201,7 +219,7 @@ public final class Dare implements Merger {
          * trim, combination, parameter selection and backend apply.
          */
         public Builder ties(Ties ties) {
-            Support.once(this.ties, "ties");
+            once(this.ties, "ties");
             this.ties = Objects.requireNonNull(ties, "ties");
             return this;
         }

@@ -71,6 +71,18 @@ public final class FisherMerging implements Merger {
         this.backend = b.tensorBackend();
     }
 
+    /**
+     * A builder holding this merger's settings, to vary it: each setting may be replaced once; the
+     * merger itself is unchanged.
+     */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.objectives = objectives;
+        b.floor = floor;
+        b.normalization = normalization;
+        return b.inheritSelection(parameters, backend).inherit("objectives", "floor", "normalization");
+    }
+
     /** A builder; the per-candidate objectives are required. */
     public static Builder builder() {
         return new Builder();
@@ -245,7 +257,7 @@ public final class FisherMerging implements Merger {
          */
         public Builder objectives(List<? extends Objective> objectives) {
             Objects.requireNonNull(objectives, "objectives");
-            Support.once(this.objectives, "objectives");
+            once(this.objectives, "objectives");
             if (objectives.isEmpty()) {
                 throw new IllegalArgumentException("objectives must not be empty: give one per candidate");
             }
@@ -259,7 +271,7 @@ public final class FisherMerging implements Merger {
          * @throws IllegalArgumentException unless finite and &gt; 0
          */
         public Builder floor(double epsilon) {
-            Support.once(this.floor, "floor");
+            once(this.floor, "floor");
             if (!(epsilon > 0 && Double.isFinite(epsilon))) {
                 throw new IllegalArgumentException("floor must be finite and > 0, got " + epsilon);
             }
@@ -269,7 +281,7 @@ public final class FisherMerging implements Merger {
 
         /** How each model's Fisher is normalised (default {@link Normalization#L2}). */
         public Builder normalization(Normalization normalization) {
-            Support.once(this.normalization, "normalization");
+            once(this.normalization, "normalization");
             this.normalization = Objects.requireNonNull(normalization, "normalization");
             return this;
         }

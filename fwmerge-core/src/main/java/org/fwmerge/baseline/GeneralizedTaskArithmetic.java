@@ -113,6 +113,22 @@ public final class GeneralizedTaskArithmetic implements Merger {
     }
 
     /**
+     * A builder holding this merger's settings, to vary it: each setting may be replaced once; the
+     * merger itself is unchanged.
+     */
+    public Builder toBuilder() {
+        Builder b = new Builder(method);
+        b.weights = weights.clone();
+        b.densities = densities == null ? null : densities.clone();
+        b.normalize = normalize;
+        b.rescale = rescale;
+        b.lambda = lambda;
+        b.seed = seed;
+        return b.inheritSelection(parameters, backend).inherit("weights", "densities", "normalize", "rescale", "lambda",
+                "seed");
+    }
+
+    /**
      * A builder for one of mergekit's methods; {@link Builder#weights} is required, as in mergekit.
      */
     public static Builder builder(Method method) {
@@ -376,7 +392,7 @@ public final class GeneralizedTaskArithmetic implements Merger {
          * @throws IllegalArgumentException if empty or not finite
          */
         public Builder weights(double... w) {
-            Support.once(this.weights, "weights");
+            once(this.weights, "weights");
             this.weights = perCandidate(w, "weight", Double.NEGATIVE_INFINITY);
             return this;
         }
@@ -387,21 +403,21 @@ public final class GeneralizedTaskArithmetic implements Merger {
          * @throws IllegalArgumentException if empty, not finite or not positive
          */
         public Builder densities(double... rho) {
-            Support.once(this.densities, "densities");
+            once(this.densities, "densities");
             this.densities = perCandidate(rho, "density", 0);
             return this;
         }
 
         /** Whether the mixed task vector is divided by the summed weights (default: the method's). */
         public Builder normalize(boolean normalize) {
-            Support.once(this.normalize, "normalize");
+            once(this.normalize, "normalize");
             this.normalize = normalize;
             return this;
         }
 
         /** Whether sparsified task vectors are scaled back to their L1 norm (default: the method's). */
         public Builder rescale(boolean rescale) {
-            Support.once(this.rescale, "rescale");
+            once(this.rescale, "rescale");
             this.rescale = rescale;
             return this;
         }
@@ -412,14 +428,14 @@ public final class GeneralizedTaskArithmetic implements Merger {
          * @throws IllegalArgumentException if not finite
          */
         public Builder lambda(double lambda) {
-            Support.once(this.lambda, "lambda");
+            once(this.lambda, "lambda");
             this.lambda = Support.finite(lambda, "lambda");
             return this;
         }
 
         /** The seed of the random sparsification (default {@value Dare#DEFAULT_SEED}). */
         public Builder seed(long seed) {
-            Support.once(this.seed, "seed");
+            once(this.seed, "seed");
             this.seed = seed;
             return this;
         }

@@ -69,13 +69,6 @@ final class Support {
         }
     }
 
-    /** Builder guard: a setting may be set once. */
-    static void once(Object current, String name) {
-        if (current != null) {
-            throw new IllegalStateException(name + " was already set to " + current);
-        }
-    }
-
     /** @return {@code value} if finite, else IllegalArgumentException naming the setting */
     static double finite(double value, String name) {
         if (!Double.isFinite(value)) {

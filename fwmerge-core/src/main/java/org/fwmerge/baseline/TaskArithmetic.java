@@ -43,6 +43,16 @@ public final class TaskArithmetic implements Merger {
     }
 
     /**
+     * A builder holding this merger's settings, to vary it: each setting may be replaced once; the
+     * merger itself is unchanged.
+     */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.scaling = scaling;
+        return b.inheritSelection(parameters, backend).inherit("scaling");
+    }
+
+    /**
      * Adds the scaled sum of task vectors to the base.
      *
      * @throws IllegalArgumentException     if the selection matches no tensor
@@ -106,7 +116,7 @@ public final class TaskArithmetic implements Merger {
          * @throws IllegalArgumentException if not finite
          */
         public Builder scaling(double lambda) {
-            Support.once(this.scaling, "scaling");
+            once(this.scaling, "scaling");
             this.scaling = Support.finite(lambda, "scaling");
             return this;
         }

@@ -95,6 +95,19 @@ public final class Ties implements Merger {
         return new Builder();
     }
 
+    /**
+     * A builder holding this merger's settings, to vary it: each setting may be replaced once; the
+     * merger itself is unchanged.
+     */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.scaling = scaling;
+        b.topK = topK;
+        b.trim = trim;
+        b.combine = combine;
+        return b.inheritSelection(parameters, backend).inherit("scaling", "topK", "trim", "combine");
+    }
+
     /** {@link #mergeFn(double, Trim)} with k = {@value #DEFAULT_TOP_K} over the whole model. */
     public static MergeFn mergeFn() {
         return mergeFn(DEFAULT_TOP_K, Trim.WHOLE_MODEL);
@@ -191,7 +204,7 @@ public final class Ties implements Merger {
          * @throws IllegalArgumentException if not finite
          */
         public Builder scaling(double lambda) {
-            Support.once(this.scaling, "scaling");
+            once(this.scaling, "scaling");
             this.scaling = Support.finite(lambda, "scaling");
             return this;
         }
@@ -202,21 +215,21 @@ public final class Ties implements Merger {
          * @throws IllegalArgumentException if outside (0, 1]
          */
         public Builder topK(double k) {
-            Support.once(this.topK, "topK");
+            once(this.topK, "topK");
             this.topK = checkTopK(k);
             return this;
         }
 
         /** Whole-model (default) or per-tensor trim threshold. */
         public Builder trim(Trim trim) {
-            Support.once(this.trim, "trim");
+            once(this.trim, "trim");
             this.trim = Objects.requireNonNull(trim, "trim");
             return this;
         }
 
         /** Sum (default) or mean of the agreeing entries. */
         public Builder combine(Combine combine) {
-            Support.once(this.combine, "combine");
+            once(this.combine, "combine");
             this.combine = Objects.requireNonNull(combine, "combine");
             return this;
         }

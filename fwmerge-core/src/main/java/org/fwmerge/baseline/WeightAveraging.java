@@ -40,6 +40,17 @@ public final class WeightAveraging implements Merger {
         this.backend = b.tensorBackend();
     }
 
+    /**
+     * A builder holding this merger's settings, to vary it: each setting may be replaced once; the
+     * merger itself is unchanged.
+     */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.weights = weights == null ? null : weights.clone();
+        b.normalize = normalize;
+        return b.inheritSelection(parameters, backend).inherit("weights", "normalizeWeights");
+    }
+
     /** A builder with every setting at its default (uniform mean of all tensors). */
     public static Builder builder() {
         return new Builder();
@@ -118,9 +129,7 @@ public final class WeightAveraging implements Merger {
          */
         public Builder weights(double... weights) {
             Objects.requireNonNull(weights, "weights");
-            if (this.weights != null) {
-                throw new IllegalStateException("weights was already set to " + Arrays.toString(this.weights));
-            }
+            once(this.weights == null ? null : Arrays.toString(this.weights), "weights");
             if (weights.length == 0) {
                 throw new IllegalArgumentException("weights must not be empty");
             }
@@ -135,9 +144,7 @@ public final class WeightAveraging implements Merger {
 
         /** Whether given weights are divided by their sum (default {@value WeightAveraging#DEFAULT_NORMALIZE_WEIGHTS}). */
         public Builder normalizeWeights(boolean normalize) {
-            if (this.normalize != null) {
-                throw new IllegalStateException("normalizeWeights was already set to " + this.normalize);
-            }
+            once(this.normalize, "normalizeWeights");
             this.normalize = normalize;
             return this;
         }

@@ -97,4 +97,54 @@ class BuilderTest {
             assertTrue(r.finalLoss() <= startLoss, fn + ": line search never increases the loss");
         }
     }
+    /** Every merger's toBuilder() reproduces it, lets each setting be replaced once, and leaves the merger alone. */
+    @Test
+    void toBuilder_reproducesTheMerger_andVariesASettingOnce() {
+        org.fwmerge.Objective obj = new org.fwmerge.Objective() {
+            @Override
+            public double loss(org.fwmerge.Model x) {
+                return 0;
+            }
+
+            @Override
+            public org.fwmerge.Evaluation evaluate(org.fwmerge.Model x) {
+                throw new UnsupportedOperationException("not evaluated here");
+            }
+        };
+        TaskArithmetic ta = TaskArithmetic.builder().scaling(0.5).build();
+        String before = ta.toString();
+        assertEquals(ta.toString(), ta.toBuilder().build().toString());
+        assertEquals(TaskArithmetic.builder().scaling(0.7).build().toString(), ta.toBuilder().scaling(0.7).build().toString());
+        fails(IllegalStateException.class, "scaling was already set to 0.7", () -> ta.toBuilder().scaling(0.7).scaling(0.8));
+        assertEquals(before, ta.toString(), "the merger itself is unchanged");
+
+        Ties ties = Ties.builder().topK(0.3).trim(Ties.Trim.PER_TENSOR).build();
+        assertEquals(ties.toString(), ties.toBuilder().build().toString());
+        assertEquals(Ties.builder().topK(0.3).trim(Ties.Trim.PER_TENSOR).combine(Ties.Combine.MEAN).build().toString(),
+                ties.toBuilder().combine(Ties.Combine.MEAN).build().toString());
+
+        Dare dareTies = Dare.builder().dropRate(0.7).ties(ties).build();
+        assertEquals(dareTies.toString(), dareTies.toBuilder().build().toString(), "DARE-TIES stays DARE-TIES");
+        Dare dare = Dare.builder().seed(5).build();
+        assertEquals(Dare.builder().seed(6).build().toString(), dare.toBuilder().seed(6).build().toString());
+
+        WeightAveraging wa = WeightAveraging.builder().weights(1, 3).normalizeWeights(false).build();
+        assertEquals(wa.toString(), wa.toBuilder().build().toString());
+        assertEquals(WeightAveraging.builder().weights(2, 2).normalizeWeights(false).build().toString(),
+                wa.toBuilder().weights(2, 2).build().toString());
+
+        AdaMerging ada = AdaMerging.builder().objective(obj).steps(7).learningRate(0.01).build();
+        assertEquals(ada.toString(), ada.toBuilder().build().toString());
+        assertEquals(AdaMerging.builder().objective(obj).steps(9).learningRate(0.01).build().toString(),
+                ada.toBuilder().steps(9).build().toString());
+
+        FisherMerging fisher = FisherMerging.builder().objectives(List.of(obj, obj)).floor(1e-3).build();
+        assertEquals(fisher.toString(), fisher.toBuilder().build().toString());
+
+        GeneralizedTaskArithmetic gta = GeneralizedTaskArithmetic.builder(GeneralizedTaskArithmetic.Method.TIES)
+                .weights(1, 0.5).densities(0.3, 0.4).lambda(2).build();
+        assertEquals(gta.toString(), gta.toBuilder().build().toString());
+        assertEquals(GeneralizedTaskArithmetic.builder(GeneralizedTaskArithmetic.Method.TIES).weights(1, 0.5)
+                .densities(0.3, 0.4).lambda(1).build().toString(), gta.toBuilder().lambda(1).build().toString());
+    }
 }
