@@ -584,4 +584,54 @@ public abstract class TensorBackendContract {
             assertClose(ref, got, absRef, "dot 1e8");
         }
     }
+    /**
+     * The FW gap and LMO scores are differences of inner products: a backend must accumulate them as
+     * accurately as double arithmetic. Dyadic data make every partial sum exact in double (35 bits) while
+     * float accumulation (24 bits) loses each small term next to ±2^25, so the exact value is known and
+     * any float accumulator fails by orders of magnitude.
+     */
+    @Test
+    void dot_whereFloatAccumulationFails_isExactToDouble() {
+        int n = 1_000_003;
+        float[] x = new float[n];
+        float[] y = new float[n];
+        long units = 0; // the exact sum in units of 2^-10
+        for (int i = 0; i < n; i++) {
+            x[i] = 1 + (i % 1024) / 1024f;
+            y[i] = 1;
+            units += 1024 + i % 1024;
+        }
+        x[0] = 0x1p25f;
+        x[n / 2] = -0x1p25f;
+        units -= 2 * 1024 + (n / 2) % 1024;
+        double exact = units / 1024.0;
+        try (Tensor tx = backend().fromFloats(x, n); Tensor ty = backend().fromFloats(y, n)) {
+            double got = backend().dot(tx, ty);
+            assertTrue(Math.abs(got - exact) <= 1e-12 * Math.abs(exact), "dot " + got + ", exactly " + exact);
+            float floatSum = 0;
+            for (int i = 0; i < n; i++) {
+                floatSum += x[i] * y[i];
+            }
+            assertTrue(Math.abs(floatSum - exact) > 1e-3 * exact, "the data defeat float accumulation: " + floatSum);
+        }
+    }
+
+    /** Random signs: within 1e-12 of Σ|x_i·y_i| of an exact (BigDecimal) reference. */
+    @Test
+    void dot_randomSigns_agreesWithAnExactReference() {
+        int n = 300_001;
+        float[] x = randomFloats(3, n, -1, 1);
+        float[] y = randomFloats(4, n, -1, 1);
+        java.math.BigDecimal exact = java.math.BigDecimal.ZERO;
+        double abs = 0;
+        for (int i = 0; i < n; i++) {
+            double p = (double) x[i] * y[i]; // exact: 24 + 24 bits
+            exact = exact.add(new java.math.BigDecimal(p));
+            abs += Math.abs(p);
+        }
+        try (Tensor tx = backend().fromFloats(x, n); Tensor ty = backend().fromFloats(y, n)) {
+            double got = backend().dot(tx, ty);
+            assertTrue(Math.abs(got - exact.doubleValue()) <= 1e-12 * abs, "dot " + got + ", exactly " + exact);
+        }
+    }
 }

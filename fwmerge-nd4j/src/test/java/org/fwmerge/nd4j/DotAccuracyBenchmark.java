@@ -10,7 +10,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * Measures the accuracy (relative error against a double-precision reference) and speed of inner
  * products on 10^8 float32 elements: ND4J's allocating {@code x.mul(y).sumNumber()}, ND4J's
  * {@code Dot} reduction, one BLAS {@code sdot} over the whole vector, and {@link Nd4jBackend#dot}
- * (chunked {@code sdot}, chunk sums in double). A measurement program, not a test: run it by hand,
+ * (products and sums in double). A measurement program, not a test: run it by hand,
  * e.g. {@code java -Xmx4g -cp <test classpath> org.fwmerge.nd4j.DotAccuracyBenchmark [n] [reps]}.
  */
 public final class DotAccuracyBenchmark {
@@ -50,7 +50,7 @@ public final class DotAccuracyBenchmark {
             report("Nd4j.getExecutioner().exec(new Dot(x, y))", ref, n, reps,
                     () -> Nd4j.getExecutioner().exec(new Dot(x, y)).getDouble(0));
             report("Nd4j.getBlasWrapper().dot(x, y) (one sdot)", ref, n, reps, () -> Nd4j.getBlasWrapper().dot(x, y));
-            report("Nd4jBackend.dot (sdot per 2^18 chunk, double sum)", ref, n, reps, () -> b.dot(tx, ty));
+            report("Nd4jBackend.dot (products and sum in double)", ref, n, reps, () -> b.dot(tx, ty));
         }
     }
 
