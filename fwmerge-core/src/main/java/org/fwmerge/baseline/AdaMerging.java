@@ -10,17 +10,14 @@ import org.fwmerge.BlockPartition;
 import org.fwmerge.CoefficientOptions;
 import org.fwmerge.IterationRecord;
 import org.fwmerge.MergeResult;
-import org.fwmerge.Merger;
 import org.fwmerge.Model;
 import org.fwmerge.ModelPool;
 import org.fwmerge.Objective;
-import org.fwmerge.ParameterSelection;
 import org.fwmerge.StopReason;
 import org.fwmerge.internal.BlockLayout;
 import org.fwmerge.internal.CoefficientDescent;
 import org.fwmerge.internal.Guard;
 import org.fwmerge.io.Checkpoint;
-import org.fwmerge.tensor.TensorBackend;
 
 /**
  * Layer-wise AdaMerging (Yang et al., ICLR 2024): θ(λ) = θ₀ + Σ_i λ_{i,b} τ_i with one coefficient per
@@ -42,7 +39,7 @@ import org.fwmerge.tensor.TensorBackend;
  * held — O(n) in the number of models, fewer reads; streamed (default) they are re-read from the pool
  * at every step — O(1): the base, the point, the gradient and one candidate tensor.
  */
-public final class AdaMerging implements Merger {
+public final class AdaMerging extends BaselineMerger {
 
     /** Default number of Adam steps (FusionBench {@code max_steps: 1000}). */
     public static final int DEFAULT_STEPS = 1000;
@@ -54,10 +51,9 @@ public final class AdaMerging implements Merger {
     private final Objective objective;
     private final CoefficientOptions options;
     private final BlockPartition blocks;
-    private final ParameterSelection parameters;
-    private final TensorBackend backend;
 
     private AdaMerging(Builder b) {
+        super(b);
         this.objective = b.objective;
         this.options = CoefficientOptions.defaults()
                 .withConstraint(CoefficientOptions.Constraint.UNCONSTRAINED)
@@ -67,8 +63,6 @@ public final class AdaMerging implements Merger {
                 .withInitialCoefficient(b.initial == null ? DEFAULT_INITIAL_COEFFICIENT : b.initial)
                 .withResidentDirections(b.resident != null && b.resident);
         this.blocks = b.blocks == null ? BlockPartition.perTensor() : b.blocks;
-        this.parameters = b.selection();
-        this.backend = b.tensorBackend();
     }
 
     /**
@@ -140,21 +134,16 @@ public final class AdaMerging implements Merger {
                 trace.size(), vertices, layout.blocks(), c, null, Support.since(start), pool.files());
     }
 
-    private Map<String, String> configuration() {
+    @Override
+    Map<String, String> settings() {
         Map<String, String> c = new LinkedHashMap<>();
         c.put("method", "adamerging");
         c.put("objective", String.valueOf(objective));
         c.put("coefficients", options.toString());
         c.put("blocks", blocks.toString());
-        c.put("parameters", parameters.toString());
-        c.put("backend", backend.name());
         return c;
     }
 
-    @Override
-    public String toString() {
-        return "AdaMerging" + configuration();
-    }
 
     /**
      * Configures an {@link AdaMerging}. Each setting is checked when set and may be set once

@@ -6,13 +6,9 @@ import java.util.Map;
 import java.util.Objects;
 import org.fwmerge.MergeFn;
 import org.fwmerge.MergeResult;
-import org.fwmerge.Merger;
 import org.fwmerge.Model;
 import org.fwmerge.ModelPool;
-import org.fwmerge.ParameterSelection;
-import org.fwmerge.StopReason;
 import org.fwmerge.tensor.Tensor;
-import org.fwmerge.tensor.TensorBackend;
 
 /**
  * DARE, "drop and rescale" (Yu et al., ICML 2024): every entry of each task vector τ_i = θ_i − θ₀ is
@@ -34,7 +30,7 @@ import org.fwmerge.tensor.TensorBackend;
  * <p>Memory: O(1) in the number of models — as task arithmetic (DARE-TA) or TIES (DARE-TIES), plus
  * fixed chunk buffers.
  */
-public final class Dare implements Merger {
+public final class Dare extends BaselineMerger {
 
     /** Default drop probability p (FusionBench {@code sparsity_ratio: 0.5}). */
     public static final double DEFAULT_DROP_RATE = 0.5;
@@ -46,16 +42,14 @@ public final class Dare implements Merger {
     private final DropMask drop;
     private final double scaling;
     private final Ties ties; // null: DARE-TA
-    private final ParameterSelection parameters;
-    private final TensorBackend backend;
 
     private Dare(Builder b) {
+        // DARE-TIES merges with its TIES merger's selection and backend
+        super(b.ties == null ? b.selection() : b.ties.parameters, b.ties == null ? b.tensorBackend() : b.ties.backend);
         this.drop = new DropMask(b.dropRate == null ? DEFAULT_DROP_RATE : b.dropRate,
                 b.rescale == null || b.rescale, b.seed == null ? DEFAULT_SEED : b.seed);
         this.scaling = b.scaling == null ? DEFAULT_SCALING : b.scaling;
         this.ties = b.ties;
-        this.parameters = b.selection();
-        this.backend = b.tensorBackend();
     }
 
     /** A builder with every setting at its default (DARE-TA, p = 0.5, λ = 0.3, seed 0). */
@@ -142,7 +136,8 @@ public final class Dare implements Merger {
         return Support.result(out, "dare-task-arithmetic", configuration(), pool, start);
     }
 
-    private Map<String, String> configuration() {
+    @Override
+    Map<String, String> settings() {
         Map<String, String> c = new LinkedHashMap<>();
         c.put("method", ties == null ? "dare-task-arithmetic" : "dare-ties");
         c.put("dropRate", Double.toString(drop.p));
@@ -150,18 +145,12 @@ public final class Dare implements Merger {
         c.put("seed", Long.toString(drop.seed));
         if (ties == null) {
             c.put("scaling", Double.toString(scaling));
-            c.put("parameters", parameters.toString());
-            c.put("backend", backend.name());
         } else {
-            c.putAll(ties.settings());
+            c.putAll(ties.tiesSettings());
         }
         return c;
     }
 
-    @Override
-    public String toString() {
-        return "Dare" + configuration();
-    }
 
     /**
      * Configures a {@link Dare}. Each setting is checked when set and may be set once

@@ -6,15 +6,11 @@ import java.util.Map;
 import java.util.Objects;
 import org.fwmerge.Evaluation;
 import org.fwmerge.MergeResult;
-import org.fwmerge.Merger;
 import org.fwmerge.Model;
 import org.fwmerge.ModelPool;
 import org.fwmerge.Objective;
-import org.fwmerge.ParameterSelection;
-import org.fwmerge.StopReason;
 import org.fwmerge.internal.Guard;
 import org.fwmerge.tensor.Tensor;
-import org.fwmerge.tensor.TensorBackend;
 
 /**
  * Fisher merging (Matena &amp; Raffel, NeurIPS 2022) with a diagonal Fisher estimated from squared
@@ -40,7 +36,7 @@ import org.fwmerge.tensor.TensorBackend;
  * <p>Memory: O(1) in the number of models — one candidate loaded as a model (its objective needs it),
  * its gradient, its Fisher, and the numerator and denominator buffers.
  */
-public final class FisherMerging implements Merger {
+public final class FisherMerging extends BaselineMerger {
 
     /** Default floor ε added to every Fisher value (FusionBench {@code minimal_fisher_weight}). */
     public static final double DEFAULT_FLOOR = 1e-6;
@@ -60,15 +56,12 @@ public final class FisherMerging implements Merger {
     private final List<Objective> objectives;
     private final double floor;
     private final Normalization normalization;
-    private final ParameterSelection parameters;
-    private final TensorBackend backend;
 
     private FisherMerging(Builder b) {
+        super(b);
         this.objectives = b.objectives;
         this.floor = b.floor == null ? DEFAULT_FLOOR : b.floor;
         this.normalization = b.normalization == null ? Normalization.L2 : b.normalization;
-        this.parameters = b.selection();
-        this.backend = b.tensorBackend();
     }
 
     /**
@@ -220,21 +213,16 @@ public final class FisherMerging implements Merger {
         }
     }
 
-    private Map<String, String> configuration() {
+    @Override
+    Map<String, String> settings() {
         Map<String, String> c = new LinkedHashMap<>();
         c.put("method", "fisher");
         c.put("objectives", objectives.toString());
         c.put("floor", Double.toString(floor));
         c.put("normalization", normalization.toString());
-        c.put("parameters", parameters.toString());
-        c.put("backend", backend.name());
         return c;
     }
 
-    @Override
-    public String toString() {
-        return "FisherMerging" + configuration();
-    }
 
     /**
      * Configures a {@link FisherMerging}. Each setting is checked when set and may be set once

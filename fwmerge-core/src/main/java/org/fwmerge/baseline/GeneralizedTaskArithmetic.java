@@ -7,13 +7,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import org.fwmerge.MergeResult;
-import org.fwmerge.Merger;
 import org.fwmerge.Model;
 import org.fwmerge.ModelPool;
-import org.fwmerge.ParameterSelection;
-import org.fwmerge.StopReason;
 import org.fwmerge.tensor.Tensor;
-import org.fwmerge.tensor.TensorBackend;
 
 /**
  * mergekit's "generalized task arithmetic" family (arcee-ai/mergekit, {@code generalized_task_arithmetic.py}
@@ -41,7 +37,7 @@ import org.fwmerge.tensor.TensorBackend;
  * tensor-sized accumulators; candidates are streamed in chunks, read 3–5 times each (thresholds, norms,
  * one or two combining passes).
  */
-public final class GeneralizedTaskArithmetic implements Merger {
+public final class GeneralizedTaskArithmetic extends BaselineMerger {
 
     /** How each task vector is sparsified (mergekit {@code sparsification_method}). */
     public enum Sparsification {
@@ -97,10 +93,9 @@ public final class GeneralizedTaskArithmetic implements Merger {
     private final boolean rescale;
     private final double lambda;
     private final long seed;
-    private final ParameterSelection parameters;
-    private final TensorBackend backend;
 
     private GeneralizedTaskArithmetic(Builder b) {
+        super(b);
         this.method = b.method;
         this.weights = b.weights.clone();
         this.densities = b.densities == null ? null : b.densities.clone();
@@ -108,8 +103,6 @@ public final class GeneralizedTaskArithmetic implements Merger {
         this.rescale = b.rescale == null ? method.rescale : b.rescale;
         this.lambda = b.lambda == null ? 1.0 : b.lambda;
         this.seed = b.seed == null ? Dare.DEFAULT_SEED : b.seed;
-        this.parameters = b.selection();
-        this.backend = b.tensorBackend();
     }
 
     /**
@@ -152,7 +145,7 @@ public final class GeneralizedTaskArithmetic implements Merger {
                     + (densities == null ? "default" : Integer.toString(densities.length)) + " densities for a pool of "
                     + n + " candidates");
         }
-        String name = "mergekit-" + method.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+        String name = name();
         List<String> names = Support.names(pool, parameters);
         Model out = Support.zeros(pool, names, backend, name);
         try {
@@ -173,7 +166,7 @@ public final class GeneralizedTaskArithmetic implements Merger {
             out.close();
             throw e;
         }
-        return Support.result(out, name, configuration(name), pool, start);
+        return Support.result(out, name, configuration(), pool, start);
     }
 
     private double density(int i) {
@@ -348,9 +341,15 @@ public final class GeneralizedTaskArithmetic implements Merger {
         }
     }
 
-    private Map<String, String> configuration(String name) {
+    /** mergekit's method name as fwmerge records it, e.g. {@code mergekit-dare-ties}. */
+    private String name() {
+        return "mergekit-" + method.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+    }
+
+    @Override
+    Map<String, String> settings() {
         Map<String, String> c = new LinkedHashMap<>();
-        c.put("method", name);
+        c.put("method", name());
         c.put("weights", Arrays.toString(weights));
         c.put("densities", densities == null ? "1.0" : Arrays.toString(densities));
         c.put("normalize", Boolean.toString(normalize));
@@ -359,15 +358,9 @@ public final class GeneralizedTaskArithmetic implements Merger {
         if (method.sparsification == Sparsification.RANDOM) {
             c.put("seed", Long.toString(seed));
         }
-        c.put("parameters", parameters.toString());
-        c.put("backend", backend.name());
         return c;
     }
 
-    @Override
-    public String toString() {
-        return "GeneralizedTaskArithmetic" + configuration(method.name());
-    }
 
     /**
      * Configures a {@link GeneralizedTaskArithmetic}. Each setting is checked when set and may be set once

@@ -5,13 +5,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import org.fwmerge.MergeResult;
-import org.fwmerge.Merger;
 import org.fwmerge.Model;
 import org.fwmerge.ModelPool;
-import org.fwmerge.ParameterSelection;
-import org.fwmerge.StopReason;
 import org.fwmerge.tensor.Tensor;
-import org.fwmerge.tensor.TensorBackend;
 
 /**
  * Task arithmetic (Ilharco et al., ICLR 2023): θ = θ₀ + λ Σ_i τ_i with τ_i = θ_i − θ₀ and
@@ -22,19 +18,16 @@ import org.fwmerge.tensor.TensorBackend;
  * <p>Memory: O(1) in the number of models — the output, the base tensor, one streamed candidate
  * tensor and one tensor-sized scratch.
  */
-public final class TaskArithmetic implements Merger {
+public final class TaskArithmetic extends BaselineMerger {
 
     /** Default scaling λ (FusionBench). */
     public static final double DEFAULT_SCALING = 0.3;
 
     private final double scaling;
-    private final ParameterSelection parameters;
-    private final TensorBackend backend;
 
     private TaskArithmetic(Builder b) {
+        super(b);
         this.scaling = b.scaling == null ? DEFAULT_SCALING : b.scaling;
-        this.parameters = b.selection();
-        this.backend = b.tensorBackend();
     }
 
     /** A builder with every setting at its default. */
@@ -86,19 +79,14 @@ public final class TaskArithmetic implements Merger {
         return Support.result(out, "task-arithmetic", configuration(), pool, start);
     }
 
-    private Map<String, String> configuration() {
+    @Override
+    Map<String, String> settings() {
         Map<String, String> c = new LinkedHashMap<>();
         c.put("method", "task-arithmetic");
         c.put("scaling", Double.toString(scaling));
-        c.put("parameters", parameters.toString());
-        c.put("backend", backend.name());
         return c;
     }
 
-    @Override
-    public String toString() {
-        return "TaskArithmetic" + configuration();
-    }
 
     /**
      * Configures a {@link TaskArithmetic}. Each setting is checked when set and may be set once

@@ -6,12 +6,8 @@ import java.util.Map;
 import java.util.Objects;
 import org.fwmerge.MergeFn;
 import org.fwmerge.MergeResult;
-import org.fwmerge.Merger;
 import org.fwmerge.Model;
 import org.fwmerge.ModelPool;
-import org.fwmerge.ParameterSelection;
-import org.fwmerge.StopReason;
-import org.fwmerge.tensor.TensorBackend;
 
 /**
  * TIES merging (Yadav et al., NeurIPS 2023: trim, elect sign, disjoint merge), exactly as the
@@ -45,7 +41,7 @@ import org.fwmerge.tensor.TensorBackend;
  * the mean), the base tensor and one streamed candidate tensor. Each candidate is read 4 times
  * (whole-model trim) or 4 times per tensor (per-tensor trim).
  */
-public final class Ties implements Merger {
+public final class Ties extends BaselineMerger {
 
     /** Default scaling λ (FusionBench). */
     public static final double DEFAULT_SCALING = 0.3;
@@ -78,16 +74,13 @@ public final class Ties implements Merger {
     private final double topK;
     private final Trim trim;
     private final Combine combine;
-    private final ParameterSelection parameters;
-    private final TensorBackend backend;
 
     private Ties(Builder b) {
+        super(b);
         this.scaling = b.scaling == null ? DEFAULT_SCALING : b.scaling;
         this.topK = b.topK == null ? DEFAULT_TOP_K : b.topK;
         this.trim = b.trim == null ? Trim.WHOLE_MODEL : b.trim;
         this.combine = b.combine == null ? Combine.SUM : b.combine;
-        this.parameters = b.selection();
-        this.backend = b.tensorBackend();
     }
 
     /** A builder with every setting at its default. */
@@ -162,28 +155,23 @@ public final class Ties implements Merger {
     }
 
     /** The TIES settings (without the method name), for this and DARE-TIES provenance. */
-    Map<String, String> settings() {
+    Map<String, String> tiesSettings() {
         Map<String, String> c = new LinkedHashMap<>();
         c.put("scaling", Double.toString(scaling));
         c.put("topK", Double.toString(topK));
         c.put("trim", trim.toString());
         c.put("combine", combine.toString());
-        c.put("parameters", parameters.toString());
-        c.put("backend", backend.name());
-        return c;
-    }
-
-    private Map<String, String> configuration() {
-        Map<String, String> c = new LinkedHashMap<>();
-        c.put("method", "ties");
-        c.putAll(settings());
         return c;
     }
 
     @Override
-    public String toString() {
-        return "Ties" + configuration();
+    Map<String, String> settings() {
+        Map<String, String> c = new LinkedHashMap<>();
+        c.put("method", "ties");
+        c.putAll(tiesSettings());
+        return c;
     }
+
 
     /**
      * Configures a {@link Ties}. Each setting is checked when set and may be set once

@@ -6,13 +6,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import org.fwmerge.MergeResult;
-import org.fwmerge.Merger;
 import org.fwmerge.Model;
 import org.fwmerge.ModelPool;
-import org.fwmerge.ParameterSelection;
-import org.fwmerge.StopReason;
 import org.fwmerge.tensor.Tensor;
-import org.fwmerge.tensor.TensorBackend;
 
 /**
  * Weight averaging ("model soup"): θ = Σ_i w_i θ_i / Σ_i w_i over the candidates θ₁…θₙ (the base is
@@ -23,21 +19,18 @@ import org.fwmerge.tensor.TensorBackend;
  *
  * <p>Memory: O(1) in the number of models — the output plus one streamed candidate tensor.
  */
-public final class WeightAveraging implements Merger {
+public final class WeightAveraging extends BaselineMerger {
 
     /** Whether given weights are normalised by their sum by default (FusionBench {@code normalize: true}). */
     public static final boolean DEFAULT_NORMALIZE_WEIGHTS = true;
 
     private final double[] weights; // null: uniform
     private final boolean normalize;
-    private final ParameterSelection parameters;
-    private final TensorBackend backend;
 
     private WeightAveraging(Builder b) {
+        super(b);
         this.weights = b.weights == null ? null : b.weights.clone();
         this.normalize = b.normalize == null ? DEFAULT_NORMALIZE_WEIGHTS : b.normalize;
-        this.parameters = b.selection();
-        this.backend = b.tensorBackend();
     }
 
     /**
@@ -96,20 +89,15 @@ public final class WeightAveraging implements Merger {
         return Support.result(out, "weight-averaging", configuration(), pool, start);
     }
 
-    private Map<String, String> configuration() {
+    @Override
+    Map<String, String> settings() {
         Map<String, String> c = new LinkedHashMap<>();
         c.put("method", "weight-averaging");
         c.put("weights", weights == null ? "uniform" : Arrays.toString(weights));
         c.put("normalizeWeights", Boolean.toString(weights == null || normalize));
-        c.put("parameters", parameters.toString());
-        c.put("backend", backend.name());
         return c;
     }
 
-    @Override
-    public String toString() {
-        return "WeightAveraging" + configuration();
-    }
 
     /**
      * Configures a {@link WeightAveraging}. Each setting is checked when set and may be set once
