@@ -9,8 +9,10 @@ import org.fwmerge.internal.LmoPass;
  */
 interface FrankWolfeStep {
 
-    /** Per block, the vertex indices the step uses, best first. */
-    int[][] select(int t, LmoPass pass, Model x);
+    /** Per block, the vertex indices the step uses, best first (default: the LMO's vertex s_t). */
+    default int[][] select(int t, LmoPass pass, Model x) {
+        return pass.best(1, null);
+    }
 
     /** Writes x_{t+1} into {@code next} and updates the run's hull weights. */
     FrankWolfeRun.Outcome take(int t, double loss, double gap, LmoPass pass, int[][] selection, Model x, Model next);

@@ -16,11 +16,6 @@ final class HardStep implements FrankWolfeStep {
     }
 
     @Override
-    public int[][] select(int t, LmoPass pass, Model x) {
-        return pass.best(1, null);
-    }
-
-    @Override
     public FrankWolfeRun.Outcome take(int t, double loss, double gap, LmoPass pass, int[][] selection, Model x, Model next) {
         int[] choice = new int[selection.length];
         for (int blk = 0; blk < choice.length; blk++) {

@@ -20,11 +20,6 @@ final class PairwiseStep implements FrankWolfeStep {
     }
 
     @Override
-    public int[][] select(int t, LmoPass pass, Model x) {
-        return pass.best(1, null);
-    }
-
-    @Override
     public FrankWolfeRun.Outcome take(int t, double loss, double gap, LmoPass pass, int[][] selection, Model x, Model next) {
         double[][] hull = run.hull;
         int nb = hull.length;

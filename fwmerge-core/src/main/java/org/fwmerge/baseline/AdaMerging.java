@@ -144,7 +144,6 @@ public final class AdaMerging extends BaselineMerger {
         return c;
     }
 
-
     /**
      * Configures an {@link AdaMerging}. Each setting is checked when set and may be set once
      * ({@link IllegalStateException} otherwise); {@link #build()} checks that an objective was given and
@@ -220,8 +219,6 @@ public final class AdaMerging extends BaselineMerger {
             this.resident = resident;
             return this;
         }
-
-
 
         /**
          * The configured merger.

@@ -151,7 +151,6 @@ public final class Dare extends BaselineMerger {
         return c;
     }
 
-
     /**
      * Configures a {@link Dare}. Each setting is checked when set and may be set once
      * ({@link IllegalStateException} otherwise); {@link #build()} checks the combination and leaves the
@@ -212,8 +211,6 @@ public final class Dare extends BaselineMerger {
             this.ties = Objects.requireNonNull(ties, "ties");
             return this;
         }
-
-
 
         /**
          * The configured merger.

@@ -223,7 +223,6 @@ public final class FisherMerging extends BaselineMerger {
         return c;
     }
 
-
     /**
      * Configures a {@link FisherMerging}. Each setting is checked when set and may be set once
      * ({@link IllegalStateException} otherwise); {@link #build()} checks that objectives were given and
@@ -273,8 +272,6 @@ public final class FisherMerging extends BaselineMerger {
             this.normalization = Objects.requireNonNull(normalization, "normalization");
             return this;
         }
-
-
 
         /**
          * The configured merger.

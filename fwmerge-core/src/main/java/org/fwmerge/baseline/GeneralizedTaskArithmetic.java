@@ -361,7 +361,6 @@ public final class GeneralizedTaskArithmetic extends BaselineMerger {
         return c;
     }
 
-
     /**
      * Configures a {@link GeneralizedTaskArithmetic}. Each setting is checked when set and may be set once
      * ({@link IllegalStateException} otherwise); {@link #build()} leaves the builder unchanged. Not thread-safe.
@@ -432,8 +431,6 @@ public final class GeneralizedTaskArithmetic extends BaselineMerger {
             this.seed = seed;
             return this;
         }
-
-
 
         /**
          * The configured merger.

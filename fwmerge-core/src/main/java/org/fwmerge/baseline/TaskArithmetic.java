@@ -87,7 +87,6 @@ public final class TaskArithmetic extends BaselineMerger {
         return c;
     }
 
-
     /**
      * Configures a {@link TaskArithmetic}. Each setting is checked when set and may be set once
      * ({@link IllegalStateException} otherwise); {@link #build()} leaves the builder unchanged. Not thread-safe.
@@ -108,8 +107,6 @@ public final class TaskArithmetic extends BaselineMerger {
             this.scaling = Support.finite(lambda, "scaling");
             return this;
         }
-
-
 
         /** The configured merger. */
         public TaskArithmetic build() {

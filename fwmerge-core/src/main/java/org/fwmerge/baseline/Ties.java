@@ -172,7 +172,6 @@ public final class Ties extends BaselineMerger {
         return c;
     }
 
-
     /**
      * Configures a {@link Ties}. Each setting is checked when set and may be set once
      * ({@link IllegalStateException} otherwise); {@link #build()} leaves the builder unchanged. Not thread-safe.
@@ -221,8 +220,6 @@ public final class Ties extends BaselineMerger {
             this.combine = Objects.requireNonNull(combine, "combine");
             return this;
         }
-
-
 
         /** The configured merger. */
         public Ties build() {

@@ -98,7 +98,6 @@ public final class WeightAveraging extends BaselineMerger {
         return c;
     }
 
-
     /**
      * Configures a {@link WeightAveraging}. Each setting is checked when set and may be set once
      * ({@link IllegalStateException} otherwise); {@link #build()} leaves the builder unchanged. Not thread-safe.
@@ -136,8 +135,6 @@ public final class WeightAveraging extends BaselineMerger {
             this.normalize = normalize;
             return this;
         }
-
-
 
         /**
          * The configured merger.
