@@ -121,6 +121,11 @@ public final class FrankWolfeMerger implements Merger {
         MergeResult r = new FrankWolfeRun(this, pool).run();
         LOG.debug("FW merge stopped ({}) after {} iterations in {} ms, loss {}", r.stopReason(), r.iterations().size(),
                 r.elapsed().toMillis(), r.finalLoss());
+        if (r.stopReason() == StopReason.STAGNATED) {
+            LOG.warn("FW-soft stagnated on the probability simplex after {} iterations (gap {}): with {} vertices per"
+                    + " step it cannot reach the optimum; raise k or keep the default constraint λ ≥ 0, Σλ ≤ 1",
+                    r.iterations().size(), r.finalGap(), soft.isPerTask() ? "one per task" : soft.k());
+        }
         return r;
     }
 

@@ -112,6 +112,10 @@ final class MergeCommand implements Callable<Integer> {
                 err.printf(Locale.ROOT, "fwmerge merge: %s over base %s, %d candidates, %d tensors%n", method.key,
                         baseRef.text(), candidates.size(), mergeable.size());
                 MergeResult r = merger.merge(pool);
+                if (method == Method.FRANK_WOLFE) {
+                    err.printf(Locale.ROOT, "stopped: %s; returning the iterate of iteration %d (loss %.6f, gap %.3e)%n",
+                            r.stopReason(), r.returnedIteration(), r.finalLoss(), r.finalGap());
+                }
                 try {
                     write(c, text, r, pool.base(), baseRef, err);
                 } finally {
