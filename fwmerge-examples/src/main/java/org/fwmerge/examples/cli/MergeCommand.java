@@ -113,8 +113,11 @@ final class MergeCommand implements Callable<Integer> {
                         baseRef.text(), candidates.size(), mergeable.size());
                 MergeResult r = merger.merge(pool);
                 if (method == Method.FRANK_WOLFE) {
-                    err.printf(Locale.ROOT, "stopped: %s; returning the iterate of iteration %d (loss %.6f, gap %.3e)%n",
-                            r.stopReason(), r.returnedIteration(), r.finalLoss(), r.finalGap());
+                    // the listener counts from 1, and x_t is the point iteration t + 1 starts from
+                    int t = r.returnedIteration();
+                    String which = t < r.iterations().size() ? "the point of iteration " + (t + 1) : "the final point";
+                    err.printf(Locale.ROOT, "stopped: %s; returning %s, the lowest loss seen (loss %.6f, gap %.3e)%n",
+                            r.stopReason(), which, r.finalLoss(), r.finalGap());
                 }
                 try {
                     write(c, text, r, pool.base(), baseRef, err);
