@@ -10,7 +10,7 @@ public enum StopReason {
     STALLED,
     /**
      * FW-soft on the probability simplex ({@link CoefficientOptions.Constraint#SIMPLEX}) made no progress:
-     * the best loss did not improve for {@value org.fwmerge.FrankWolfeRun#PATIENCE} iterations (beyond rounding). On the
+     * the best loss did not improve for 3 iterations (beyond rounding). On the
      * simplex x_{t+1} lies in the hull of the k selected vertices alone, so when the optimum needs more
      * than k of them the run circles instead of converging: raise k ({@link SoftOptions#topK(int)}) or
      * keep the default constraint {λ ≥ 0, Σλ ≤ 1}, which keeps x_t in reach. The best iterate is returned.
