@@ -113,14 +113,16 @@ final class FrankWolfeRun {
                     gap = pass.gap();
                 }
                 best.offer(t, loss, gap, hull, scratch);
-                if (t == cfg.maxIterations()) {
-                    reason = StopReason.MAX_ITERATIONS; // x_T evaluated for its loss and gap, no step taken
+                if (gap <= cfg.tolerance().threshold(loss)) {
+                    if (t < cfg.maxIterations()) {
+                        record(trace, new IterationRecord(t, loss, gap, lists(pass.best(1, null)), Double.NaN, List.of(),
+                                System.nanoTime() - t0));
+                    }
+                    reason = StopReason.CONVERGED;
                     break;
                 }
-                if (gap <= cfg.tolerance().threshold(loss)) {
-                    record(trace, new IterationRecord(t, loss, gap, lists(pass.best(1, null)), Double.NaN, List.of(),
-                            System.nanoTime() - t0));
-                    reason = StopReason.CONVERGED;
+                if (t == cfg.maxIterations()) {
+                    reason = StopReason.MAX_ITERATIONS; // x_T evaluated for its loss and gap, no step taken
                     break;
                 }
                 if (step.canStagnate() && t - best.improved >= PATIENCE) {

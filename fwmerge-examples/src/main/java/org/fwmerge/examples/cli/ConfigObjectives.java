@@ -117,7 +117,13 @@ final class ConfigObjectives {
         if (!Files.isRegularFile(graphFile)) {
             throw new IllegalArgumentException(where + ".graph: no such file " + graphFile);
         }
-        SameDiff sd = SameDiff.load(graphFile.toFile(), false);
+        SameDiff sd;
+        try {
+            sd = SameDiff.load(graphFile.toFile(), false);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException(where + ".graph: " + graphFile + " is not a graph saved with SameDiff.save ("
+                    + e.getMessage() + ")", e);
+        }
         String input = m.containsKey("input") ? MergeConfig.string(m.get("input"), where + ".input") : "input";
         String logits = m.containsKey("logits") ? MergeConfig.string(m.get("logits"), where + ".logits") : "logits";
         Map<String, String> mapping = new LinkedHashMap<>();

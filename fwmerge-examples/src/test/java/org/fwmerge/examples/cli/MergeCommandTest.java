@@ -332,6 +332,9 @@ class MergeCommandTest {
                 "objective.class: java.lang.String does not implement org.fwmerge.examples.cli.ObjectiveProvider");
         assertFails("merge_method: frank_wolfe\n" + head + "objective: {graph: $D/none.sd, calibration: $D/c}\n",
                 "objective.graph: no such file " + tmp + "/none.sd");
+        Files.writeString(tmp.resolve("junk.sd"), "not a graph");
+        assertFails("merge_method: frank_wolfe\n" + head + "objective: {graph: $D/junk.sd, calibration: $D/c}\n",
+                "objective.graph: " + tmp + "/junk.sd is not a graph saved with SameDiff.save");
         assertFails("merge_method: frank_wolfe\n" + head + "objective: [{graph: $D/g.sd, calibration: $D/c, lr: 1}]\n",
                 "objective[0]: unknown key 'lr'");
         assertFails("merge_method: frank_wolfe\n" + head + "parameters: {variant: medium}\nobjective: {class: "
