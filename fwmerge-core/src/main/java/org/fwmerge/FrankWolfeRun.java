@@ -3,7 +3,6 @@ package org.fwmerge;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.fwmerge.internal.BlockLayout;
@@ -23,23 +22,15 @@ final class FrankWolfeRun {
     /** Iterations without a better loss after which a variant that can stagnate stops ({@link StopReason#STAGNATED}). */
     static final int PATIENCE = 3;
 
-    final FrankWolfeMerger cfg;
-    final ModelPool pool;
-    final Guard guard;
-    final List<Checkpoint> vertices = new ArrayList<>();
-    final Map<String, Integer> tensorIndex = new HashMap<>();
-    BlockLayout layout;
-    /** Per block, the convex weight of each vertex in x_t (kept while every step stays in the hull). */
-    double[][] hull;
+    private final FrankWolfeMerger cfg;
+    private final ModelPool pool;
+    private final Guard guard;
+    private final List<Checkpoint> vertices = new ArrayList<>();
 
     FrankWolfeRun(FrankWolfeMerger cfg, ModelPool pool) {
         this.cfg = cfg;
         this.pool = pool;
         this.guard = new Guard(cfg.soft() == null ? "FW-hard" : "FW-soft");
-    }
-
-    /** What the step of one iteration did, for the trace; {@code moved} false: γ = 0, nothing changed. */
-    record Outcome(double stepSize, List<List<Double>> coefficients, boolean moved) {
     }
 
     /** The best iterate seen (lowest loss), kept without a copy while it is the current one. */
@@ -85,17 +76,12 @@ final class FrankWolfeRun {
         List<String> names = pool.select(cfg.parameters());
         vertices.add(pool.base());
         vertices.addAll(pool.candidates());
-        layout = new BlockLayout(names, cfg.lmo().blocks());
-        for (int p = 0; p < names.size(); p++) {
-            tensorIndex.put(names.get(p), p);
-        }
+        BlockLayout layout = new BlockLayout(names, cfg.lmo().blocks());
         Model x = start(names);
-        hull = new double[layout.blockCount()][vertices.size()];
-        for (double[] row : hull) {
-            row[cfg.initialPoint().isBase() ? 0 : vertices.size() - 1] = 1;
-        }
-        FrankWolfeStep step = cfg.soft() != null ? new SoftStep(this) : cfg.pairwise() ? new PairwiseStep(this)
-                : new HardStep(this);
+        FrankWolfeState state = new FrankWolfeState(cfg, guard, vertices, layout, cfg.initialPoint().isBase() ? 0 : vertices.size() - 1);
+        double[][] hull = state.hull;
+        FrankWolfeStep step = cfg.soft() != null ? new SoftStep(state) : cfg.pairwise() ? new PairwiseStep(state)
+                : new HardStep(state);
 
         Model scratch = Model.zerosLike(x);
         Best best = new Best();
@@ -131,7 +117,7 @@ final class FrankWolfeRun {
                     break;
                 }
                 int[][] selection = step.select(t, pass, x);
-                Outcome o = step.take(t, loss, gap, pass, selection, x, scratch);
+                FrankWolfeStep.Outcome o = step.take(t, loss, gap, pass, selection, x, scratch);
                 record(trace, new IterationRecord(t, loss, gap, lists(selection), o.stepSize(), o.coefficients(),
                         System.nanoTime() - t0));
                 if (!o.moved()) {
@@ -215,45 +201,6 @@ final class FrankWolfeRun {
         }
         vertices.add(x.copy());
         return x;
-    }
-
-    /** The step-rule context of one iteration. */
-    StepSizeRule.Context context(int t, double loss, double gap, double slope, java.util.function.DoubleUnaryOperator lossAt) {
-        return new StepSizeRule.Context() {
-            @Override
-            public int iteration() {
-                return t;
-            }
-
-            @Override
-            public double loss() {
-                return loss;
-            }
-
-            @Override
-            public double gap() {
-                return gap;
-            }
-
-            @Override
-            public double slope() {
-                return slope;
-            }
-
-            @Override
-            public double lossAt(double gamma) {
-                return lossAt.applyAsDouble(gamma);
-            }
-        };
-    }
-
-    /** γ from the user's rule, checked. */
-    double checkStep(double gamma, int t) {
-        if (!(gamma >= 0 && gamma <= 1)) {
-            throw new IllegalStateException("step-size rule " + cfg.stepSize() + " returned γ = " + gamma
-                    + " at FW-hard iteration " + t + "; a step size must be finite and in [0, 1]");
-        }
-        return gamma;
     }
 
     private static double[][] deepCopy(double[][] a) {

@@ -5,7 +5,7 @@ import org.fwmerge.internal.LmoPass;
 /**
  * The step of one Frank-Wolfe variant (Algorithm 1 lines 5–8, or the paper's eq. 9 for FW-soft): which
  * vertices it uses and how it moves from x_t to x_{t+1}. The shared loop ({@link FrankWolfeRun})
- * does everything else.
+ * does everything else; what a step needs of the run is in {@link FrankWolfeState}.
  */
 interface FrankWolfeStep {
 
@@ -14,8 +14,12 @@ interface FrankWolfeStep {
         return pass.best(1, null);
     }
 
+    /** What the step of one iteration did, for the trace; {@code moved} false: γ = 0, nothing changed. */
+    record Outcome(double stepSize, java.util.List<java.util.List<Double>> coefficients, boolean moved) {
+    }
+
     /** Writes x_{t+1} into {@code next} and updates the run's hull weights. */
-    FrankWolfeRun.Outcome take(int t, double loss, double gap, LmoPass pass, int[][] selection, Model x, Model next);
+    Outcome take(int t, double loss, double gap, LmoPass pass, int[][] selection, Model x, Model next);
 
     /** Whether every iterate stays in the hull, so the hull weights describe the merged model. */
     boolean staysInHull();

@@ -9,20 +9,20 @@ import org.fwmerge.io.Checkpoint;
  * path γ ↦ ℓ(MergeFn(x_t, s_t, γ)), then x_{t+1} = MergeFn(x_t, s_t, γ).
  */
 final class HardStep implements FrankWolfeStep {
-    private final FrankWolfeRun run;
+    private final FrankWolfeState state;
 
-    HardStep(FrankWolfeRun run) {
-        this.run = run;
+    HardStep(FrankWolfeState state) {
+        this.state = state;
     }
 
     @Override
-    public FrankWolfeRun.Outcome take(int t, double loss, double gap, LmoPass pass, int[][] selection, Model x, Model next) {
+    public Outcome take(int t, double loss, double gap, LmoPass pass, int[][] selection, Model x, Model next) {
         int[] choice = new int[selection.length];
         for (int blk = 0; blk < choice.length; blk++) {
             choice[blk] = selection[blk][0];
         }
-        Checkpoint s = new VertexCheckpoint(run.vertices, run.layout, choice, run.tensorIndex);
-        MergeFn fn = run.cfg.mergeFn();
+        Checkpoint s = new VertexCheckpoint(state.vertices, state.layout, choice, state.tensorIndex);
+        MergeFn fn = state.cfg.mergeFn();
         // ⟨g, s − x⟩ block by block from the LMO pass: exact for whatever score picked s.
         double exactSlope = 0;
         for (int blk = 0; blk < choice.length; blk++) {
@@ -30,28 +30,28 @@ final class HardStep implements FrankWolfeStep {
         }
         double slope = fn == MergeFn.convexCombination() ? exactSlope : Double.NaN;
         double[] inNext = {Double.NaN};
-        double gamma = run.checkStep(run.cfg.stepSize().stepSize(run.context(t, loss, gap, slope, g -> {
+        double gamma = state.checkStep(state.cfg.stepSize().stepSize(state.context(t, loss, gap, slope, g -> {
             fn.merge(x, s, g, next);
             inNext[0] = g;
-            return run.guard.loss(run.cfg.objective().loss(next), t);
+            return state.guard.loss(state.cfg.objective().loss(next), t);
         })), t);
         if (gamma == 0) {
-            return new FrankWolfeRun.Outcome(0, java.util.List.of(), false);
+            return new Outcome(0, java.util.List.of(), false);
         }
         if (gamma != inNext[0]) {
             fn.merge(x, s, gamma, next);
         }
-        for (int blk = 0; blk < run.hull.length; blk++) {
-            for (int i = 0; i < run.hull[blk].length; i++) {
-                run.hull[blk][i] *= 1 - gamma;
+        for (int blk = 0; blk < state.hull.length; blk++) {
+            for (int i = 0; i < state.hull[blk].length; i++) {
+                state.hull[blk][i] *= 1 - gamma;
             }
-            run.hull[blk][choice[blk]] += gamma;
+            state.hull[blk][choice[blk]] += gamma;
         }
-        return new FrankWolfeRun.Outcome(gamma, java.util.List.of(), true);
+        return new Outcome(gamma, java.util.List.of(), true);
     }
 
     @Override
     public boolean staysInHull() {
-        return run.cfg.mergeFn().staysInHull();
+        return state.cfg.mergeFn().staysInHull();
     }
 }

@@ -13,15 +13,15 @@ import org.fwmerge.tensor.TensorBackend;
  * linear convergence on polytopes where vanilla FW zig-zags towards a face.
  */
 final class PairwiseStep implements FrankWolfeStep {
-    private final FrankWolfeRun run;
+    private final FrankWolfeState state;
 
-    PairwiseStep(FrankWolfeRun run) {
-        this.run = run;
+    PairwiseStep(FrankWolfeState state) {
+        this.state = state;
     }
 
     @Override
-    public FrankWolfeRun.Outcome take(int t, double loss, double gap, LmoPass pass, int[][] selection, Model x, Model next) {
-        double[][] hull = run.hull;
+    public Outcome take(int t, double loss, double gap, LmoPass pass, int[][] selection, Model x, Model next) {
+        double[][] hull = state.hull;
         int nb = hull.length;
         int[] to = new int[nb];
         int[] away = new int[nb];
@@ -36,12 +36,12 @@ final class PairwiseStep implements FrankWolfeStep {
             }
         }
         if (maxStep == Double.POSITIVE_INFINITY) {
-            return new FrankWolfeRun.Outcome(0, List.of(), false);
+            return new Outcome(0, List.of(), false);
         }
-        Checkpoint s = new VertexCheckpoint(run.vertices, run.layout, to, run.tensorIndex);
-        Checkpoint a = new VertexCheckpoint(run.vertices, run.layout, away, run.tensorIndex);
+        Checkpoint s = new VertexCheckpoint(state.vertices, state.layout, to, state.tensorIndex);
+        Checkpoint a = new VertexCheckpoint(state.vertices, state.layout, away, state.tensorIndex);
         TensorBackend b = x.backend();
-        List<String> names = run.layout.tensors();
+        List<String> names = state.layout.tensors();
         double range = maxStep;
         double[] inNext = {Double.NaN};
         java.util.function.DoubleConsumer form = gamma -> {
@@ -49,7 +49,7 @@ final class PairwiseStep implements FrankWolfeStep {
                 String name = names.get(p);
                 Tensor o = next.tensor(name);
                 b.copy(x.tensor(name), o);
-                int blk = run.layout.blockOf(p);
+                int blk = state.layout.blockOf(p);
                 if (to[blk] != away[blk]) {
                     try (Tensor st = s.load(name, b); Tensor at = a.load(name, b)) {
                         b.axpy(gamma * range, st, o);
@@ -59,12 +59,12 @@ final class PairwiseStep implements FrankWolfeStep {
             }
             inNext[0] = gamma;
         };
-        double gamma = run.checkStep(run.cfg.stepSize().stepSize(run.context(t, loss, gap, slope * range, g -> {
+        double gamma = state.checkStep(state.cfg.stepSize().stepSize(state.context(t, loss, gap, slope * range, g -> {
             form.accept(g);
-            return run.guard.loss(run.cfg.objective().loss(next), t);
+            return state.guard.loss(state.cfg.objective().loss(next), t);
         })), t);
         if (gamma == 0) {
-            return new FrankWolfeRun.Outcome(0, List.of(), false);
+            return new Outcome(0, List.of(), false);
         }
         if (gamma != inNext[0]) {
             form.accept(gamma);
@@ -78,7 +78,7 @@ final class PairwiseStep implements FrankWolfeStep {
                         : Math.max(0, hull[blk][away[blk]] - moved);
             }
         }
-        return new FrankWolfeRun.Outcome(gamma * range, List.of(), true);
+        return new Outcome(gamma * range, List.of(), true);
     }
 
     /** The active vertex (weight > 0) of the block with the largest ⟨g_b, θ_i,b⟩ (ties: lowest index). */

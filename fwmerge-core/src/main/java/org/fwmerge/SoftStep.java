@@ -12,21 +12,21 @@ import org.fwmerge.io.Checkpoint;
  * coefficients λ for x_{t+1} = x_t + Σ_j λ_j (s̃_j − x_t) by projected gradient descent.
  */
 final class SoftStep implements FrankWolfeStep {
-    private final FrankWolfeRun run;
+    private final FrankWolfeState state;
     private final SoftOptions soft;
 
-    SoftStep(FrankWolfeRun run) {
-        this.run = run;
-        this.soft = run.cfg.soft();
+    SoftStep(FrankWolfeState state) {
+        this.state = state;
+        this.soft = state.cfg.soft();
     }
 
     @Override
     public int[][] select(int t, LmoPass pass, Model x) {
-        return soft.isPerTask() ? perTask(t, x) : pass.best(Math.min(soft.k(), run.vertices.size()), null);
+        return soft.isPerTask() ? perTask(t, x) : pass.best(Math.min(soft.k(), state.vertices.size()), null);
     }
 
     @Override
-    public FrankWolfeRun.Outcome take(int t, double loss, double gap, LmoPass pass, int[][] selection, Model x, Model next) {
+    public Outcome take(int t, double loss, double gap, LmoPass pass, int[][] selection, Model x, Model next) {
         int k = selection[0].length;
         List<Checkpoint> picked = new ArrayList<>();
         for (int j = 0; j < k; j++) {
@@ -34,11 +34,11 @@ final class SoftStep implements FrankWolfeStep {
             for (int blk = 0; blk < choice.length; blk++) {
                 choice[blk] = selection[blk][j];
             }
-            picked.add(new VertexCheckpoint(run.vertices, run.layout, choice, run.tensorIndex));
+            picked.add(new VertexCheckpoint(state.vertices, state.layout, choice, state.tensorIndex));
         }
-        double[][] lambda = CoefficientDescent.run(run.cfg.objective(), x, picked, run.layout, soft.coefficients(), next,
-                run.guard.inner(t), null).lambda();
-        double[][] hull = run.hull;
+        double[][] lambda = CoefficientDescent.run(state.cfg.objective(), x, picked, state.layout, soft.coefficients(), next,
+                state.guard.inner(t), null).lambda();
+        double[][] hull = state.hull;
         List<List<Double>> coefficients = new ArrayList<>();
         for (int blk = 0; blk < hull.length; blk++) {
             List<Double> row = new ArrayList<>();
@@ -55,24 +55,24 @@ final class SoftStep implements FrankWolfeStep {
                 hull[blk][selection[blk][j]] += lambda[j][blk];
             }
         }
-        return new FrankWolfeRun.Outcome(Double.NaN, coefficients, true);
+        return new Outcome(Double.NaN, coefficients, true);
     }
 
     /** One vertex per objective term: the best for that term's gradient, no vertex twice in a block. */
     private int[][] perTask(int t, Model x) {
-        List<Objective> terms = run.cfg.objective().terms();
+        List<Objective> terms = state.cfg.objective().terms();
         if (terms.isEmpty()) {
             throw new IllegalStateException("SoftOptions.perTask() needs an objective that is a sum of per-task terms "
-                    + "(Objective.sum(...)); " + run.cfg.objective() + " has none");
+                    + "(Objective.sum(...)); " + state.cfg.objective() + " has none");
         }
-        int k = Math.min(terms.size(), run.vertices.size());
-        int nb = run.layout.blockCount();
+        int k = Math.min(terms.size(), state.vertices.size());
+        int nb = state.layout.blockCount();
         int[][] out = new int[nb][k];
-        boolean[][] used = new boolean[nb][run.vertices.size()];
+        boolean[][] used = new boolean[nb][state.vertices.size()];
         for (int j = 0; j < k; j++) {
             try (Evaluation e = terms.get(j).evaluate(x)) {
-                run.guard.evaluation(e, x, t);
-                int[][] best = LmoPass.run(e, x, run.vertices, run.layout, run.cfg.lmo().score()).best(1, used);
+                state.guard.evaluation(e, x, t);
+                int[][] best = LmoPass.run(e, x, state.vertices, state.layout, state.cfg.lmo().score()).best(1, used);
                 for (int blk = 0; blk < nb; blk++) {
                     out[blk][j] = best[blk][0];
                     used[blk][best[blk][0]] = true;
