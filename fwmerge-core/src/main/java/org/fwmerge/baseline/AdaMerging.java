@@ -98,7 +98,7 @@ public final class AdaMerging extends BaselineMerger {
     public MergeResult merge(ModelPool pool) {
         Objects.requireNonNull(pool, "pool");
         long start = System.nanoTime();
-        List<String> names = Support.names(pool, parameters);
+        List<String> names = pool.select(parameters);
         BlockLayout layout = new BlockLayout(names, blocks);
         List<IterationRecord> trace = new ArrayList<>();
         long[] last = {System.nanoTime()};

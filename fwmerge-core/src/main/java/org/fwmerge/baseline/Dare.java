@@ -108,7 +108,7 @@ public final class Dare extends BaselineMerger {
             return ties.run(pool, drop, "dare-ties", configuration());
         }
         long start = System.nanoTime();
-        List<String> names = Support.names(pool, parameters);
+        List<String> names = pool.select(parameters);
         Model out = Support.zeros(pool, names, backend, "dare-task-arithmetic");
         try {
             Deltas d = new Deltas(backend, pool.base(), pool.candidates(), drop, null);

@@ -98,7 +98,7 @@ public final class FisherMerging extends BaselineMerger {
                     + pool.size() + " candidates; give one per candidate, in pool order");
         }
         long start = System.nanoTime();
-        List<String> names = Support.names(pool, parameters);
+        List<String> names = pool.select(parameters);
         Model num = Support.zeros(pool, names, backend, "fisher");
         float[] f = new float[Support.CHUNK];
         float[] x = new float[Support.CHUNK];

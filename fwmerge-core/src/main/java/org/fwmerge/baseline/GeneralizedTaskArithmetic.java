@@ -146,7 +146,7 @@ public final class GeneralizedTaskArithmetic extends BaselineMerger {
                     + n + " candidates");
         }
         String name = name();
-        List<String> names = Support.names(pool, parameters);
+        List<String> names = pool.select(parameters);
         Model out = Support.zeros(pool, names, backend, name);
         try {
             Deltas plain = new Deltas(backend, pool.base(), pool.candidates(), null, null);
@@ -207,24 +207,37 @@ public final class GeneralizedTaskArithmetic extends BaselineMerger {
                 ties = k - above[0];
             }
             if (rescale && method.sparsification != Sparsification.NONE && rho < 1) {
-                double before = l1(plain, false);
-                double after = l1(source, magnitude);
-                factor = before < RESCALE_EPS || after < RESCALE_EPS ? 1f : (float) (before / after);
+                double[] l1 = l1Norms(plain);
+                factor = l1[0] < RESCALE_EPS || l1[1] < RESCALE_EPS ? 1f : (float) (l1[0] / l1[1]);
             }
         }
 
-        private double l1(Deltas d, boolean mask) {
-            double[] sum = {0};
+        /**
+         * ‖τ_i‖₁ and ‖τ̃_i‖₁ of the tensor: one pass for the magnitude trim (applied to each chunk after its
+         * norm is taken), two for the random drop, whose mask comes with the source's own stream.
+         */
+        private double[] l1Norms(Deltas plain) {
+            double[] l1 = new double[2];
             long[] quota = {ties};
-            d.stream(i, name, (off, v, len) -> {
-                if (mask) {
-                    mask(v, len, quota);
-                }
+            plain.stream(i, name, (off, v, len) -> {
                 for (int j = 0; j < len; j++) {
-                    sum[0] += Math.abs(v[j]);
+                    l1[0] += Math.abs(v[j]);
+                }
+                if (magnitude) {
+                    mask(v, len, quota);
+                    for (int j = 0; j < len; j++) {
+                        l1[1] += Math.abs(v[j]);
+                    }
                 }
             });
-            return sum[0];
+            if (!magnitude) {
+                source.stream(i, name, (off, v, len) -> {
+                    for (int j = 0; j < len; j++) {
+                        l1[1] += Math.abs(v[j]);
+                    }
+                });
+            }
+            return l1;
         }
 
         /** Zeroes the entries the magnitude trim drops; ties at the threshold are kept in index order. */

@@ -7,23 +7,17 @@ import java.util.Map;
 import org.fwmerge.MergeResult;
 import org.fwmerge.Model;
 import org.fwmerge.ModelPool;
-import org.fwmerge.ParameterSelection;
 import org.fwmerge.StopReason;
 import org.fwmerge.tensor.Tensor;
 import org.fwmerge.tensor.TensorBackend;
 
-/** Shared plumbing of the baselines: tensor selection, output allocation, provenance, chunked loops. */
+/** Shared plumbing of the baselines: output allocation, provenance, chunked loops. */
 final class Support {
 
     /** Elements moved per bulk get/set: large enough to amortise a backend call, small enough for the cache. */
     static final int CHUNK = 1 << 16;
 
     private Support() {
-    }
-
-    /** The selected tensor names of the pool, checked to be mergeable in the base and every candidate. */
-    static List<String> names(ModelPool pool, ParameterSelection parameters) {
-        return pool.select(parameters);
     }
 
     /** A writable model of zeros with the base's shapes for {@code names}; nothing is loaded. */

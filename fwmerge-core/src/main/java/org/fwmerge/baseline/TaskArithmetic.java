@@ -55,7 +55,7 @@ public final class TaskArithmetic extends BaselineMerger {
     public MergeResult merge(ModelPool pool) {
         Objects.requireNonNull(pool, "pool");
         long start = System.nanoTime();
-        List<String> names = Support.names(pool, parameters);
+        List<String> names = pool.select(parameters);
         Model out = Support.zeros(pool, names, backend, "task-arithmetic");
         try {
             for (String name : names) {

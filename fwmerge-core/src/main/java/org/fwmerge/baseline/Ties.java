@@ -142,7 +142,7 @@ public final class Ties extends BaselineMerger {
     /** TIES over the task vectors, optionally dropped by DARE first (DARE-TIES). */
     MergeResult run(ModelPool pool, DropMask drop, String method, Map<String, String> settings) {
         long start = System.nanoTime();
-        List<String> names = Support.names(pool, parameters);
+        List<String> names = pool.select(parameters);
         Model out = Support.zeros(pool, names, backend, method);
         try {
             Deltas d = new Deltas(backend, pool.base(), pool.candidates(), drop, null);

@@ -71,7 +71,7 @@ public final class WeightAveraging extends BaselineMerger {
             sum += w[i];
         }
         double norm = weights == null || normalize ? sum : 1;
-        List<String> names = Support.names(pool, parameters);
+        List<String> names = pool.select(parameters);
         Model out = Support.zeros(pool, names, backend, "weight-averaging");
         try {
             for (String name : names) {

@@ -6,11 +6,8 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -19,7 +16,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.TreeMap;
-import java.util.concurrent.ThreadLocalRandom;
 import org.fwmerge.Model;
 import org.fwmerge.internal.ReferenceBackend;
 import org.fwmerge.tensor.Tensor;
@@ -217,7 +213,7 @@ public final class Safetensors {
         }
         idx.append("\n  }\n}");
         byte[] bytes = idx.toString().getBytes(StandardCharsets.UTF_8);
-        writeAtomically(dir.resolve(ShardedCheckpoint.INDEX), ch -> writeFully(ch, ByteBuffer.wrap(bytes)));
+        AtomicFiles.write(dir.resolve(ShardedCheckpoint.INDEX), ch -> writeFully(ch, ByteBuffer.wrap(bytes)));
         earlier.removeAll(weightMap.values());
         deleteAll(dir, earlier);
     }
@@ -329,7 +325,7 @@ public final class Safetensors {
         }
         // A model in memory is read through its own backend (a view, no copy); files through the reference one.
         TensorBackend backend = model instanceof Model m ? m.backend() : ReferenceBackend.INSTANCE;
-        writeAtomically(file, ch -> {
+        AtomicFiles.write(file, ch -> {
             ByteBuffer prefix = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length);
             prefix.flip();
             writeFully(ch, prefix);
@@ -389,98 +385,6 @@ public final class Safetensors {
             return model.load(name, backend);
         } catch (UncheckedIOException e) {
             throw e.getCause();
-        }
-    }
-
-    /** What is written into the channel of a temporary file. */
-    @FunctionalInterface
-    private interface ChannelWriter {
-        void write(FileChannel ch) throws IOException;
-    }
-
-    /** Marks our temporary files: {@code .NAME.fwmerge-PID-RANDOM.tmp} beside the target NAME. */
-    private static final String TMP_TAG = ".fwmerge-";
-
-    /**
-     * Writes a temporary file next to {@code target}, forces it to disk and renames it over the
-     * target; on any failure the temporary file is deleted and the target left as it was. The temporary
-     * file is named {@code .TARGET.fwmerge-PID-RANDOM.tmp}; one that a killed process left behind for the
-     * same target (its PID no longer runs) is deleted first. A failure names the target, not the
-     * temporary file.
-     */
-    private static void writeAtomically(Path target, ChannelWriter body) throws IOException {
-        Path abs = target.toAbsolutePath();
-        Path dir = abs.getParent();
-        removeStaleTemporaries(abs);
-        Path tmp = null;
-        FileChannel ch = null;
-        boolean done = false;
-        try {
-            // The temporary name is created exclusively (CREATE_NEW), so concurrent writers never share one.
-            for (int attempt = 0; ch == null; attempt++) {
-                tmp = dir.resolve("." + abs.getFileName() + TMP_TAG + ProcessHandle.current().pid() + "-"
-                        + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
-                try {
-                    ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-                } catch (FileAlreadyExistsException e) {
-                    if (attempt > 100) {
-                        throw e;
-                    }
-                }
-            }
-            try (FileChannel c = ch) {
-                body.write(c);
-                c.force(true);
-            }
-            Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE);
-            done = true;
-        } catch (CheckpointException e) {
-            throw e; // about an input: it names that file already
-        } catch (IOException e) {
-            String reason = e instanceof java.nio.file.FileSystemException f
-                    ? (f.getReason() == null ? f.getClass().getSimpleName() : f.getReason()) : e.getMessage();
-            throw new IOException("cannot write " + abs + ": " + reason, e);
-        } finally {
-            if (!done && tmp != null) {
-                Files.deleteIfExists(tmp);
-            }
-        }
-        syncDirectory(dir);
-    }
-
-    /** Deletes temporary files of ours for {@code target} whose writing process is gone. */
-    private static void removeStaleTemporaries(Path target) {
-        String prefix = "." + target.getFileName() + TMP_TAG;
-        try (java.util.stream.Stream<Path> entries = Files.list(target.getParent())) {
-            for (Path p : (Iterable<Path>) entries::iterator) {
-                String n = p.getFileName().toString();
-                if (!n.startsWith(prefix) || !n.endsWith(".tmp")) {
-                    continue;
-                }
-                String rest = n.substring(prefix.length());
-                int dash = rest.indexOf('-');
-                long pid;
-                try {
-                    pid = Long.parseLong(rest.substring(0, Math.max(dash, 0)));
-                } catch (NumberFormatException e) {
-                    continue; // not a name we made
-                }
-                if (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
-                    continue; // its writer may still be running
-                }
-                Files.deleteIfExists(p);
-            }
-        } catch (IOException | UncheckedIOException e) {
-            // Best effort: a directory that cannot be listed fails the write itself just after.
-        }
-    }
-
-    /** Makes the rename durable where the platform allows forcing a directory (Linux does). */
-    private static void syncDirectory(Path dir) {
-        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-            d.force(true);
-        } catch (IOException | UnsupportedOperationException e) {
-            // Best effort: some platforms cannot open directories; the data itself is already forced.
         }
     }
 

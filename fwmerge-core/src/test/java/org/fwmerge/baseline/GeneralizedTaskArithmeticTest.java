@@ -196,6 +196,17 @@ class GeneralizedTaskArithmeticTest {
     }
 
     @Test
+    void magnitudeWithRescale_keepsTheTopHalf_scaledToTheOriginalL1Norm() throws Exception {
+        float[] tau = {4, -1, 0.5f, -3, 2, 0.25f};
+        try (ModelPool pool = Pools.pool(new float[6], new float[2], new float[][] {tau, {1, 2}})) {
+            float[] a = GeneralizedTaskArithmetic.builder(Method.TIES).weights(1).densities(0.5).rescale(true)
+                    .backend(Pools.B).build().merge(pool).model().values("a");
+            double f = (4 + 1 + 0.5 + 3 + 2 + 0.25) / (4 + 3 + 2.0); // ‖τ‖₁ / ‖top-3‖₁
+            Pools.assertValues(new double[] {4 * f, 0, 0, -3 * f, 2 * f, 0}, a, 1e-5, "rescaled trim");
+        }
+    }
+
+    @Test
     void builder_missingWeightsOrBadValues_throwNamingThem() {
         assertEquals("weights are required: one per candidate (mergekit's 'weight' parameter)",
                 assertThrows(IllegalStateException.class, () -> GeneralizedTaskArithmetic.builder(Method.TIES).build())

@@ -2,16 +2,15 @@ package org.fwmerge.examples.cli;
 
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import org.fwmerge.FrankWolfeMerger;
@@ -27,6 +26,7 @@ import org.fwmerge.baseline.GeneralizedTaskArithmetic;
 import org.fwmerge.baseline.WeightAveraging;
 import org.fwmerge.examples.cli.MergeConfig.Method;
 import org.fwmerge.examples.cli.MergeConfig.ModelRef;
+import org.fwmerge.io.AtomicFiles;
 import org.fwmerge.io.Checkpoint;
 import org.fwmerge.io.DType;
 import org.fwmerge.io.Safetensors;
@@ -85,7 +85,6 @@ final class MergeCommand implements Callable<Integer> {
         List<Checkpoint> opened = new ArrayList<>();
         try {
             ModelRef baseRef = c.base().orElse(c.models().get(0));
-            refuseOverlap(c);
             Checkpoint base = open(baseRef, opened);
             List<Checkpoint> candidates = new ArrayList<>();
             List<Integer> indices = new ArrayList<>();
@@ -108,6 +107,7 @@ final class MergeCommand implements Callable<Integer> {
                 }
             }
             try (ModelPool pool = ModelPool.of(base, candidates)) {
+                refuseOverlap(pool);
                 Merger merger = merger(c, method, indices, mergeable, base, err); // checks every setting first
                 err.printf(Locale.ROOT, "fwmerge merge: %s over base %s, %d candidates, %d tensors%n", method.key,
                         baseRef.text(), candidates.size(), mergeable.size());
@@ -172,8 +172,9 @@ final class MergeCommand implements Callable<Integer> {
     private static Merger frankWolfe(MergeConfig c, Checkpoint base, List<String> mergeable, PrintWriter err)
             throws IOException {
         ConfigObjectives.Built objective = ConfigObjectives.build(c.objective(), base, mergeable);
-        int iterations = (int) c.number("iterations", FrankWolfeMerger.DEFAULT_MAX_ITERATIONS);
-        if (iterations != c.number("iterations", FrankWolfeMerger.DEFAULT_MAX_ITERATIONS)) {
+        double requested = c.number("iterations", FrankWolfeMerger.DEFAULT_MAX_ITERATIONS);
+        int iterations = (int) requested;
+        if (iterations != requested) {
             throw new IllegalArgumentException("parameters.iterations must be a whole number, got " + c.parameters().get("iterations"));
         }
         FrankWolfeMerger.Builder b = FrankWolfeMerger.builder().objective(objective.objective())
@@ -240,19 +241,16 @@ final class MergeCommand implements Callable<Integer> {
         return c;
     }
 
-    /** Refuses an OUT_DIR that is, or holds, one of the inputs, before anything is read or written. */
-    private void refuseOverlap(MergeConfig c) throws IOException {
+    /**
+     * Refuses an OUT_DIR that is, or holds, one of the files the pool reads (shards and adapter files
+     * included), before any merging: the library would refuse the write itself, but only at the end.
+     */
+    private void refuseOverlap(ModelPool pool) throws IOException {
         Path o = canonical(out);
-        List<ModelRef> refs = new ArrayList<>(c.models());
-        c.base().ifPresent(refs::add);
-        for (ModelRef r : refs) {
-            List<Path> inputs = new ArrayList<>(List.of(r.path()));
-            r.adapter().ifPresent(inputs::add);
-            for (Path p : inputs) {
-                if (canonical(p).startsWith(o)) {
-                    throw new IllegalArgumentException("the output directory " + out + " holds the input " + p
-                            + " (model '" + r.text() + "'); writing there could replace it: choose another OUT_DIR");
-                }
+        for (Path p : pool.files()) {
+            if (canonical(p).startsWith(o)) {
+                throw new IllegalArgumentException("the output directory " + out + " holds the input " + p
+                        + "; writing there could replace it: choose another OUT_DIR");
             }
         }
     }
@@ -281,35 +279,17 @@ final class MergeCommand implements Callable<Integer> {
                     String name = f.getFileName().toString();
                     if (Files.isRegularFile(f) && WEIGHT_SUFFIXES.stream().noneMatch(name::endsWith) && !name.startsWith(".")
                             && !name.equals(CONFIG_COPY) && !name.startsWith("adapter_")) {
-                        atomicCopy(f, out.resolve(name));
+                        AtomicFiles.copy(f, out.resolve(name));
                     }
                 }
             }
         }
-        atomicWrite(out.resolve(CONFIG_COPY), tmp -> Files.writeString(tmp, text, StandardOpenOption.CREATE_NEW));
-    }
-
-    private static void atomicCopy(Path from, Path to) throws IOException {
-        atomicWrite(to, tmp -> Files.copy(from, tmp));
-    }
-
-    private interface Writer {
-        void write(Path tmp) throws IOException;
-    }
-
-    /**
-     * Writes through a hidden temporary file beside {@code to}, then renames it over {@code to}: a reader
-     * sees the old file or the new one, never half of one. The temporary file gets the ordinary
-     * permissions of a new file ({@code createTempFile} would make it owner-only).
-     */
-    private static void atomicWrite(Path to, Writer writer) throws IOException {
-        Path tmp = to.resolveSibling("." + to.getFileName() + "." + UUID.randomUUID() + ".fwmerge.tmp");
-        try {
-            writer.write(tmp);
-            Files.move(tmp, to, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+        AtomicFiles.write(out.resolve(CONFIG_COPY), ch -> {
+            for (ByteBuffer b = ByteBuffer.wrap(bytes); b.hasRemaining(); ) {
+                ch.write(b);
+            }
+        });
     }
 
     /** The base's dtype where it is a half or single precision, else float32. */
