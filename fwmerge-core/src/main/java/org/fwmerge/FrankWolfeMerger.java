@@ -2,8 +2,8 @@ package org.fwmerge;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.List;
 import java.util.Objects;
+import org.fwmerge.internal.Settings;
 import org.fwmerge.tensor.TensorBackend;
 import org.fwmerge.tensor.TensorBackends;
 
@@ -53,7 +53,7 @@ public final class FrankWolfeMerger implements Merger {
             b.stepSize = stepSize;
             b.mergeFn = mergeFn;
             b.pairwise = pairwise;
-            b.inherited.addAll(List.of("stepSize", "mergeFn", "pairwiseSteps"));
+            b.settings.inherit("stepSize", "mergeFn", "pairwiseSteps");
         }
         b.maxIterations = maxIterations;
         b.tolerance = tolerance;
@@ -61,8 +61,8 @@ public final class FrankWolfeMerger implements Merger {
         b.initialPoint = initialPoint;
         b.listener = listener;
         b.backend = backend;
-        b.inherited.addAll(List.of("objective", "lmo", "soft", "maxIterations", "tolerance", "parameters", "initialPoint",
-                "listener", "backend"));
+        b.settings.inherit("objective", "lmo", "soft", "maxIterations", "tolerance", "parameters", "initialPoint",
+                "listener", "backend");
         return b;
     }
 
@@ -222,21 +222,17 @@ public final class FrankWolfeMerger implements Merger {
         private TensorBackend backend;
         private boolean pairwise;
 
-        /** Settings copied from a built merger by {@link FrankWolfeMerger#toBuilder()}: each may be replaced once. */
-        private final java.util.Set<String> inherited = new java.util.HashSet<>();
+        private final Settings settings = new Settings();
 
         private Builder() {
         }
 
         private void once(Object current, String name) {
-            if (current != null && !inherited.remove(name)) {
-                throw new IllegalStateException(name + " was already set to " + current);
-            }
+            settings.once(current, name);
         }
 
-        /** Whether a setting was given on this builder (not only copied by toBuilder()). */
         private boolean explicit(Object value, String name) {
-            return value != null && !inherited.contains(name);
+            return settings.explicit(value, name);
         }
 
         /** The loss to minimise (required). */

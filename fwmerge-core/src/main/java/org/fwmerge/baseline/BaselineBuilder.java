@@ -14,8 +14,7 @@ import org.fwmerge.tensor.TensorBackends;
 abstract class BaselineBuilder<B extends BaselineBuilder<B>> {
     private ParameterSelection parameters;
     private TensorBackend backend;
-    /** Settings copied from a built merger by {@code toBuilder()}: each may be replaced once. */
-    private final java.util.Set<String> inherited = new java.util.HashSet<>();
+    private final org.fwmerge.internal.Settings settings = new org.fwmerge.internal.Settings();
 
     BaselineBuilder() {
     }
@@ -39,14 +38,12 @@ abstract class BaselineBuilder<B extends BaselineBuilder<B>> {
      * that {@code toBuilder()} copied from a merger may be replaced, once.
      */
     final void once(Object current, String name) {
-        if (current != null && !inherited.remove(name)) {
-            throw new IllegalStateException(name + " was already set to " + current);
-        }
+        settings.once(current, name);
     }
 
     /** Marks settings as copied from a built merger (replaceable once); returns this builder. */
     final B inherit(String... names) {
-        inherited.addAll(java.util.List.of(names));
+        settings.inherit(names);
         return self();
     }
 
