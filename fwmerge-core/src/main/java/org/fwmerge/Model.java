@@ -10,6 +10,7 @@ import java.util.Objects;
 import org.fwmerge.io.Checkpoint;
 import org.fwmerge.io.DType;
 import org.fwmerge.io.TensorInfo;
+import org.fwmerge.io.TensorReader;
 import org.fwmerge.tensor.Tensor;
 import org.fwmerge.tensor.TensorBackend;
 
@@ -75,15 +76,25 @@ public final class Model implements Checkpoint {
         LinkedHashMap<String, Tensor> t = new LinkedHashMap<>();
         try {
             for (String name : names) {
-                try (Tensor ro = checkpoint.load(name, backend)) {
-                    t.put(name, backend.copyOf(ro));
-                }
+                t.put(name, read(checkpoint, name, backend));
             }
         } catch (RuntimeException e) {
             t.values().forEach(Tensor::close);
             throw e;
         }
         return new Model(backend, t, checkpoint.source());
+    }
+
+    /** A new writable tensor of {@code backend} filled chunk by chunk from the checkpoint's reader. */
+    private static Tensor read(Checkpoint checkpoint, String name, TensorBackend backend) {
+        Tensor out = backend.zeros(checkpoint.info(name).shape());
+        try (TensorReader r = checkpoint.reader(name)) {
+            r.copyTo(out);
+        } catch (RuntimeException e) {
+            out.close();
+            throw e;
+        }
+        return out;
     }
 
     /** A model of zeros with the same names and shapes as {@code like}. */
@@ -182,6 +193,12 @@ public final class Model implements Checkpoint {
         }
         // Rare path (mixing backends): the private copy is freed with its view at garbage collection.
         return target.readOnlyView(target.fromFloats(backend.toFloats(t), t.shape()));
+    }
+
+    /** Ranges of the named tensor straight from this model's storage (nothing is copied whole). */
+    @Override
+    public TensorReader reader(String name) {
+        return TensorReader.of(tensor(name), false);
     }
 
     @Override

@@ -1,7 +1,9 @@
 package org.fwmerge;
 
 import java.util.List;
+import org.fwmerge.internal.Combine;
 import org.fwmerge.internal.LmoPass;
+import org.fwmerge.internal.Readers;
 import org.fwmerge.internal.VertexCheckpoint;
 import org.fwmerge.io.Checkpoint;
 import org.fwmerge.tensor.Tensor;
@@ -48,12 +50,12 @@ final class PairwiseStep implements FrankWolfeStep {
             for (int p = 0; p < names.size(); p++) {
                 String name = names.get(p);
                 Tensor o = next.tensor(name);
-                b.copy(x.tensor(name), o);
                 int blk = state.layout.blockOf(p);
-                if (to[blk] != away[blk]) {
-                    try (Tensor st = s.load(name, b); Tensor at = a.load(name, b)) {
-                        b.axpy(gamma * range, st, o);
-                        b.axpy(-gamma * range, at, o);
+                if (to[blk] == away[blk]) {
+                    b.copy(x.tensor(name), o);
+                } else {
+                    try (Readers r = Readers.open(List.of(x, s, a), name)) {
+                        Combine.into(o, new double[] {1, gamma * range, -gamma * range}, r.all());
                     }
                 }
             }

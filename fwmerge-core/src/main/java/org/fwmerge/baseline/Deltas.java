@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.function.ToLongFunction;
 import org.fwmerge.io.Checkpoint;
+import org.fwmerge.io.TensorReader;
 import org.fwmerge.tensor.Tensor;
 import org.fwmerge.tensor.TensorBackend;
 
@@ -47,25 +48,29 @@ final class Deltas {
 
     /** Streams τ_i of tensor {@code name}, loading (and closing) that tensor of the anchor and of candidate i. */
     void stream(int i, String name, Visitor v) {
-        try (Tensor at = anchor.load(name, b); Tensor ct = candidates.get(i).load(name, b)) {
-            stream(i, name, at, ct, v);
+        try (TensorReader at = anchor.reader(name)) {
+            stream(i, name, at, v);
         }
     }
 
     /** Streams τ_i of tensor {@code name} with the anchor tensor already open. */
     void stream(int i, String name, Tensor at, Visitor v) {
-        try (Tensor ct = candidates.get(i).load(name, b)) {
+        stream(i, name, TensorReader.of(at, false), v);
+    }
+
+    private void stream(int i, String name, TensorReader at, Visitor v) {
+        try (TensorReader ct = candidates.get(i).reader(name)) {
             stream(i, name, at, ct, v);
         }
     }
 
-    private void stream(int i, String name, Tensor at, Tensor ct, Visitor v) {
+    private void stream(int i, String name, TensorReader at, TensorReader ct, Visitor v) {
         long n = ct.size();
         SplittableRandom rng = drop == null ? null : drop.stream(i, name, salt == null ? 0 : salt.applyAsLong(name));
         for (long off = 0; off < n; off += Support.CHUNK) {
             int len = (int) Math.min(Support.CHUNK, n - off);
-            b.get(at, off, bufA, 0, len);
-            b.get(ct, off, bufC, 0, len);
+            at.read(off, bufA, 0, len);
+            ct.read(off, bufC, 0, len);
             for (int k = 0; k < len; k++) {
                 bufC[k] -= bufA[k];
             }

@@ -7,7 +7,9 @@ import java.util.Objects;
 import org.fwmerge.MergeResult;
 import org.fwmerge.Model;
 import org.fwmerge.ModelPool;
-import org.fwmerge.tensor.Tensor;
+import org.fwmerge.internal.Combine;
+import org.fwmerge.internal.Readers;
+import org.fwmerge.io.Checkpoint;
 
 /**
  * Task arithmetic (Ilharco et al., ICLR 2023): θ = θ₀ + λ Σ_i τ_i with τ_i = θ_i − θ₀ and
@@ -58,18 +60,16 @@ public final class TaskArithmetic extends BaselineMerger {
         List<String> names = pool.select(parameters);
         Model out = Support.zeros(pool, names, backend, "task-arithmetic");
         try {
+            // base + λ·Σ_i (c_i − base) = (1 − nλ)·base + λ·Σ_i c_i, summed in double per element.
+            int n = pool.size();
+            double[] w = new double[n + 1];
+            java.util.Arrays.fill(w, scaling);
+            w[n] = 1 - n * scaling;
+            List<Checkpoint> sources = new java.util.ArrayList<>(pool.candidates());
+            sources.add(pool.base());
             for (String name : names) {
-                Tensor o = out.tensor(name);
-                try (Tensor base = pool.base().load(name, backend); Tensor tau = backend.zeros(o.shape())) {
-                    for (int i = 0; i < pool.size(); i++) {
-                        try (Tensor c = pool.candidates().get(i).load(name, backend)) {
-                            backend.copy(c, tau);
-                        }
-                        backend.axpy(-1.0, base, tau);
-                        backend.axpy(1.0, tau, o);
-                    }
-                    backend.scale(scaling, o);
-                    backend.axpy(1.0, base, o);
+                try (Readers r = Readers.open(sources, name)) {
+                    Combine.into(out.tensor(name), w, r.all());
                 }
             }
         } catch (RuntimeException e) {

@@ -8,7 +8,8 @@ import java.util.Objects;
 import org.fwmerge.MergeResult;
 import org.fwmerge.Model;
 import org.fwmerge.ModelPool;
-import org.fwmerge.tensor.Tensor;
+import org.fwmerge.internal.Combine;
+import org.fwmerge.internal.Readers;
 
 /**
  * Weight averaging ("model soup"): θ = Σ_i w_i θ_i / Σ_i w_i over the candidates θ₁…θₙ (the base is
@@ -74,12 +75,13 @@ public final class WeightAveraging extends BaselineMerger {
         List<String> names = pool.select(parameters);
         Model out = Support.zeros(pool, names, backend, "weight-averaging");
         try {
+            double[] scaled = new double[n];
+            for (int i = 0; i < n; i++) {
+                scaled[i] = w[i] / norm;
+            }
             for (String name : names) {
-                Tensor o = out.tensor(name);
-                for (int i = 0; i < n; i++) {
-                    try (Tensor c = pool.candidates().get(i).load(name, backend)) {
-                        backend.axpy(w[i] / norm, c, o);
-                    }
+                try (Readers c = Readers.open(pool.candidates(), name)) {
+                    Combine.into(out.tensor(name), scaled, c.all());
                 }
             }
         } catch (RuntimeException e) {

@@ -89,19 +89,12 @@ public final class CoefficientDescent {
                 try (Evaluation e = objective.evaluate(out)) {
                     loss = guard.evaluation(e, out, step);
                     evaluations++;
-                    for (int p = 0; p < names.size(); p++) {
-                        String name = names.get(p);
-                        int blk = layout.blockOf(p);
-                        Tensor g = e.gradient(name);
-                        double atAnchor = resident.isEmpty() ? b.dot(g, anchor.tensor(name)) : 0;
-                        for (int j = 0; j < k; j++) {
-                            if (resident.isEmpty()) {
-                                try (Tensor v = vertices.get(j).load(name, b)) {
-                                    grad[j][blk] += b.dot(g, v) - atAnchor;
-                                }
-                            } else {
-                                grad[j][blk] += b.dot(g, resident.get(j).tensor(name));
-                            }
+                    // ∂ℓ/∂λ_{j,b} = ⟨g_b, v_j,b − a_b⟩: one blocked pass over the vertices (or the resident directions).
+                    LmoPass pass = LmoPass.run(e, anchor, resident.isEmpty() ? vertices : resident, layout,
+                            org.fwmerge.Lmo.Score.INNER_PRODUCT);
+                    for (int j = 0; j < k; j++) {
+                        for (int blk = 0; blk < nb; blk++) {
+                            grad[j][blk] = pass.innerProducts[j][blk] - (resident.isEmpty() ? pass.atPoint[blk] : 0);
                         }
                     }
                 }
@@ -125,31 +118,26 @@ public final class CoefficientDescent {
         }
     }
 
-    /** out = a + Σ_j λ_{j,b} (v_j − a), tensor by tensor. */
+    /** out = a + Σ_j λ_{j,b} (v_j − a) (or, resident, a + Σ_j λ_{j,b} d_j), tensor by tensor. */
     static void form(Model anchor, List<? extends Checkpoint> vertices, List<Model> resident, BlockLayout layout,
             double[][] lambda, Model out) {
-        TensorBackend b = anchor.backend();
         List<String> names = layout.tensors();
+        List<Checkpoint> sources = new ArrayList<>();
+        sources.add(anchor);
+        sources.addAll(resident.isEmpty() ? vertices : resident);
+        double[] w = new double[sources.size()];
         for (int p = 0; p < names.size(); p++) {
             String name = names.get(p);
             int blk = layout.blockOf(p);
-            Tensor o = out.tensor(name);
-            b.copy(anchor.tensor(name), o);
-            if (resident.isEmpty()) {
-                double sum = 0;
-                for (double[] row : lambda) {
-                    sum += row[blk];
+            w[0] = 1;
+            for (int j = 0; j < lambda.length; j++) {
+                w[1 + j] = lambda[j][blk];
+                if (resident.isEmpty()) {
+                    w[0] -= lambda[j][blk];
                 }
-                b.scale(1 - sum, o);
-                for (int j = 0; j < vertices.size(); j++) {
-                    try (Tensor v = vertices.get(j).load(name, b)) {
-                        b.axpy(lambda[j][blk], v, o);
-                    }
-                }
-            } else {
-                for (int j = 0; j < resident.size(); j++) {
-                    b.axpy(lambda[j][blk], resident.get(j).tensor(name), o);
-                }
+            }
+            try (Readers r = Readers.open(sources, name)) {
+                Combine.into(out.tensor(name), w, r.all());
             }
         }
     }

@@ -5,12 +5,19 @@ import org.fwmerge.Evaluation;
 import org.fwmerge.Lmo;
 import org.fwmerge.Model;
 import org.fwmerge.io.Checkpoint;
+import org.fwmerge.io.TensorReader;
 import org.fwmerge.tensor.Tensor;
 import org.fwmerge.tensor.TensorBackend;
 
 /**
  * One streaming pass of the LMO over the vertices: per vertex i and block b the inner product
- * ⟨g_b, θ_i,b⟩ and the selection score, with one candidate tensor resident at a time.
+ * ⟨g_b, θ_i,b⟩ and the selection score.
+ *
+ * <p>The pass is blocked: a block of the gradient (and of the point) is fetched once and stays in
+ * cache while the same block of every vertex streams past it, read straight from the checkpoints
+ * and converted to float32 on the way, so the gradient is read once per pass instead of once per
+ * vertex, no vertex tensor is ever held whole, and ⟨g, x⟩ and ‖g‖² come from the same pass. Each
+ * tensor is split into one range per core.
  */
 public final class LmoPass {
     /** ⟨g_b, θ_i,b⟩, [vertex][block]. */
@@ -19,6 +26,9 @@ public final class LmoPass {
     public final double[][] scores;
     /** ⟨g_b, x_b⟩ per block. */
     public final double[] atPoint;
+
+    /** Elements per block: gradient, point and vertex blocks (3 × 64 KiB) stay in L2 together. */
+    static final int BLOCK = 1 << 14;
 
     private LmoPass(double[][] innerProducts, double[][] scores, double[] atPoint) {
         this.innerProducts = innerProducts;
@@ -29,35 +39,63 @@ public final class LmoPass {
     /** Scores every vertex against gradient {@code g} at point {@code x}. */
     public static LmoPass run(Evaluation g, Model x, List<? extends Checkpoint> vertices, BlockLayout layout,
             Lmo.Score score) {
-        TensorBackend b = x.backend();
         List<String> names = layout.tensors();
+        int nv = vertices.size();
         int nb = layout.blockCount();
-        double[] atPoint = new double[nb];
         boolean cosine = score == Lmo.Score.COSINE_SUM;
-        double[] gradNorm = new double[names.size()];
+        double[] atPoint = new double[nb];
+        double[][] ip = new double[nv][nb];
+        double[][] sc = cosine ? new double[nv][nb] : ip;
         for (int p = 0; p < names.size(); p++) {
-            Tensor gp = g.gradient(names.get(p));
-            atPoint[layout.blockOf(p)] += b.dot(gp, x.tensor(names.get(p)));
-            // Norms are only needed for the cosine score: one pass over g saved per tensor otherwise.
-            gradNorm[p] = cosine ? Math.sqrt(b.dot(gp, gp)) : 0;
-        }
-        double[][] ip = new double[vertices.size()][nb];
-        double[][] sc = cosine ? new double[vertices.size()][nb] : ip;
-        for (int i = 0; i < vertices.size(); i++) {
-            Checkpoint v = vertices.get(i);
-            for (int p = 0; p < names.size(); p++) {
-                int blk = layout.blockOf(p);
-                try (Tensor t = v.load(names.get(p), b)) {
-                    double d = b.dot(g.gradient(names.get(p)), t);
-                    ip[i][blk] += d;
+            String name = names.get(p);
+            int blk = layout.blockOf(p);
+            try (Readers readers = Readers.open(vertices, name)) {
+                double[] s = tensorSums(g.gradient(name), x.tensor(name), readers.all(), cosine);
+                atPoint[blk] += s[0];
+                for (int i = 0; i < nv; i++) {
+                    ip[i][blk] += s[2 + i];
                     if (cosine) {
-                        double denom = gradNorm[p] * Math.sqrt(b.dot(t, t));
-                        sc[i][blk] += denom == 0 ? 0 : d / denom;
+                        double denom = Math.sqrt(s[1]) * Math.sqrt(s[2 + nv + i]);
+                        sc[i][blk] += denom == 0 ? 0 : s[2 + i] / denom;
                     }
                 }
             }
         }
         return new LmoPass(ip, sc, atPoint);
+    }
+
+    /** [⟨g,x⟩, ‖g‖², ⟨g,θ_0⟩ … ⟨g,θ_{n−1}⟩, (cosine) ‖θ_0‖² … ‖θ_{n−1}‖²] over one tensor. */
+    private static double[] tensorSums(Tensor gp, Tensor xp, TensorReader[] readers, boolean cosine) {
+        TensorBackend b = xp.backend();
+        int nv = readers.length;
+        int width = 2 + nv + (cosine ? nv : 0);
+        List<double[]> parts = Parallel.ranges(gp.size(), (from, to) -> {
+            double[] s = new double[width];
+            float[] gb = new float[BLOCK];
+            float[] vb = new float[BLOCK];
+            for (long off = from; off < to; off += BLOCK) {
+                int len = (int) Math.min(BLOCK, to - off);
+                b.get(xp, off, vb, 0, len);
+                gp.backend().get(gp, off, gb, 0, len);
+                s[0] += Kernels.dot(gb, vb, len);
+                s[1] += Kernels.dot(gb, gb, len);
+                for (int i = 0; i < nv; i++) {
+                    readers[i].read(off, vb, 0, len);
+                    s[2 + i] += Kernels.dot(gb, vb, len);
+                    if (cosine) {
+                        s[2 + nv + i] += Kernels.dot(vb, vb, len);
+                    }
+                }
+            }
+            return s;
+        });
+        double[] total = new double[width];
+        for (double[] s : parts) {
+            for (int k = 0; k < width; k++) {
+                total[k] += s[k];
+            }
+        }
+        return total;
     }
 
     /** The FW gap Σ_b (⟨g_b, x_b⟩ − min_i ⟨g_b, θ_i,b⟩), which is ≥ 0 whenever x is in the hull. */

@@ -6,6 +6,7 @@ import java.util.Map;
 import org.fwmerge.Model;
 import org.fwmerge.io.Checkpoint;
 import org.fwmerge.io.TensorInfo;
+import org.fwmerge.io.TensorReader;
 import org.fwmerge.tensor.Tensor;
 import org.fwmerge.tensor.TensorBackend;
 
@@ -42,6 +43,11 @@ public final class OverlayCheckpoint implements Checkpoint {
     @Override
     public Tensor load(String name, TensorBackend backend) {
         return merged.contains(name) ? merged.load(name, backend) : base.load(name, backend);
+    }
+
+    @Override
+    public TensorReader reader(String name) {
+        return merged.contains(name) ? merged.reader(name) : base.reader(name);
     }
 
     @Override

@@ -65,6 +65,14 @@ public final class ReferenceBackend implements TensorBackend {
     }
 
     @Override
+    public Tensor seal(Tensor t) {
+        ArrayTensor a = own(t);
+        ArrayTensor out = new ArrayTensor(a.data, a.shape, true);
+        a.close();
+        return out;
+    }
+
+    @Override
     public void get(Tensor t, long offset, float[] dst, int dstOffset, int length) {
         ArrayTensor a = own(t);
         checkRange(a, offset, length);

@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.Map;
 import org.fwmerge.io.Checkpoint;
 import org.fwmerge.io.TensorInfo;
+import org.fwmerge.io.TensorReader;
 import org.fwmerge.tensor.Tensor;
 import org.fwmerge.tensor.TensorBackend;
 
@@ -51,6 +52,11 @@ public final class VertexCheckpoint implements Checkpoint {
     @Override
     public Tensor load(String name, TensorBackend backend) {
         return owner(name).load(name, backend);
+    }
+
+    @Override
+    public TensorReader reader(String name) {
+        return owner(name).reader(name);
     }
 
     @Override

@@ -47,6 +47,21 @@ public interface Checkpoint extends AutoCloseable {
      */
     Tensor load(String name, TensorBackend backend);
 
+    /**
+     * Chunked access to the tensor's values as float32, for kernels that stream a candidate instead
+     * of holding it: a file reads each requested range from disk (converting F16/BF16/F64 as it
+     * goes), so its memory does not grow with what has been read. The default loads the tensor with
+     * the reference backend and serves ranges from it (fine for models in memory); the caller closes
+     * the reader.
+     *
+     * @throws IllegalArgumentException     if there is no such tensor
+     * @throws java.io.UncheckedIOException wrapping a {@link CheckpointException} if the dtype is not
+     *                                      mergeable
+     */
+    default TensorReader reader(String name) {
+        return TensorReader.of(load(name, org.fwmerge.tensor.TensorBackends.reference()), true);
+    }
+
     /** The string metadata stored with the checkpoint (empty if none). */
     Map<String, String> metadata();
 

@@ -87,4 +87,18 @@ public final class HalfFloats {
         }
         return Float.intBitsToFloat(sign | ((e + 112) << 23) | (m << 13));
     }
+
+    /** Every half value as a float32 (256 KiB), built on first use: widening by lookup instead of branches. */
+    static final class HalfTable {
+        static final float[] VALUES = new float[1 << 16];
+
+        static {
+            for (int h = 0; h < VALUES.length; h++) {
+                VALUES[h] = halfToFloat((short) h);
+            }
+        }
+
+        private HalfTable() {
+        }
+    }
 }

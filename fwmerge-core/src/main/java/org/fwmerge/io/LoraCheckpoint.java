@@ -235,36 +235,65 @@ final class LoraCheckpoint implements Checkpoint {
     @Override
     public Tensor load(String name, TensorBackend backend) {
         Objects.requireNonNull(backend, "backend");
-        Delta d = deltas.get(name);
-        if (d == null) {
+        if (!deltas.containsKey(name)) {
             return base.load(name, backend);
         }
-        // Small, per-tensor work: gather W, A, B as arrays and accumulate B·A in double.
+        Tensor out = backend.zeros(base.info(name).shape());
+        try (TensorReader r = reader(name)) {
+            r.copyTo(out);
+        } catch (RuntimeException e) {
+            out.close();
+            throw e;
+        }
+        return backend.seal(out);
+    }
+
+    /**
+     * The base's reader for tensors the adapter leaves alone; for an adapted weight, each range of W
+     * + scaling·B·A is formed as it is read (B·A accumulated in double), holding only A and B.
+     */
+    @Override
+    public TensorReader reader(String name) {
+        Delta d = deltas.get(name);
+        if (d == null) {
+            return base.reader(name);
+        }
         TensorBackend ref = ReferenceBackend.INSTANCE;
         long[] wShape = base.info(name).shape();
-        float[] w = floats(base, name, ref);
         float[] a = floats(adapter, d.aName(), ref);
         float[] b = floats(adapter, d.bName(), ref);
         long[] as = adapter.info(d.aName()).shape();
         int rank = (int) as[0];
         int in = (int) as[1];
-        int out = b.length / Math.max(rank, 1);
-        if (rank == 0) {
-            out = (int) (d.transpose() ? wShape[1] : wShape[0]);
-        }
-        for (int o = 0; o < out; o++) {
-            for (int i = 0; i < in; i++) {
-                double s = 0;
-                for (int k = 0; k < rank; k++) {
-                    s += (double) b[o * rank + k] * a[k * in + i];
-                }
-                int at = d.transpose() ? i * out + o : o * in + i;
-                w[at] = (float) (w[at] + s * d.scaling());
+        int out = rank == 0 ? (int) (d.transpose() ? wShape[1] : wShape[0]) : b.length / rank;
+        TensorReader w = base.reader(name);
+        return new TensorReader() {
+            @Override
+            public long size() {
+                return w.size();
             }
-        }
-        Tensor t = backend.fromFloats(w, wShape);
-        // The view aliases t, which must stay open; it is released when both become unreachable.
-        return backend.readOnlyView(t);
+
+            @Override
+            public void read(long offset, float[] dst, int dstOffset, int length) {
+                w.read(offset, dst, dstOffset, length);
+                for (int k = 0; k < length; k++) {
+                    long at = offset + k;
+                    // W is [out, in], or [in, out] for a transposed (fan_in_fan_out) layer.
+                    int o = (int) (d.transpose() ? at % out : at / in);
+                    int i = (int) (d.transpose() ? at / out : at % in);
+                    double s = 0;
+                    for (int r = 0; r < rank; r++) {
+                        s += (double) b[o * rank + r] * a[r * in + i];
+                    }
+                    dst[dstOffset + k] = (float) (dst[dstOffset + k] + s * d.scaling());
+                }
+            }
+
+            @Override
+            public void close() {
+                w.close();
+            }
+        };
     }
 
     /** The base's bytes for tensors the adapter leaves alone; an adapted weight exists only as float32. */

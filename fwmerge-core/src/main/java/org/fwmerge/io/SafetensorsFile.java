@@ -5,7 +5,6 @@ import java.io.UncheckedIOException;
 import java.math.BigInteger;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -13,6 +12,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -23,8 +23,17 @@ import org.fwmerge.tensor.Tensor;
 import org.fwmerge.tensor.TensorBackend;
 
 /**
- * One safetensors file, opened read-only: the header is read and validated once at open, and the
- * data section is memory-mapped, lazily, in a few large windows that every {@link #load} slices.
+ * One safetensors file, opened read-only: the header is read and validated once at open, and tensor
+ * data are read with positional {@link FileChannel#read(ByteBuffer, long) reads} of the ranges asked
+ * for, converted to float32 on the way.
+ *
+ * <p>Why reads and not a memory mapping (which this class used before): a mapping keeps every page
+ * it ever touched resident and counted against the process (and a container's limit) until the GC
+ * happens to free the buffer, so the footprint of a merge grew with the bytes of the whole pool (5×
+ * from 4 to 32 candidates of 32M parameters); Java cannot unmap on demand. A positional read copies
+ * from the page cache into a small per-thread buffer that stays in cache while the consuming kernel
+ * converts it, which costs less than the mapping's page faults did, and the resident footprint is
+ * the buffers, whatever the pool's size.
  *
  * <p>Validation follows the reference implementation's checks in its order (see
  * {@code docs/safetensors.md}); {@link #parse(String, byte[])} runs the same checks on bytes in
@@ -35,18 +44,11 @@ final class SafetensorsFile implements Checkpoint {
     /** The reference implementation's header limit: exactly this many bytes are allowed. */
     static final long MAX_HEADER_BYTES = 100_000_000L;
 
-    /** Elements converted per {@code backend.set} call when widening F16/BF16/F64. */
-    private static final int CHUNK = 1 << 16;
-
     /**
-     * Stride of the cached mappings of the data section: mapping {@code i} starts at byte
-     * {@code i·WINDOW} and spans up to {@code 2·WINDOW - 1} bytes (a Java mapping's limit), so each
-     * tensor of at most {@code WINDOW} bytes lies inside the mapping its first byte falls in. Loads
-     * slice those mappings instead of mapping each tensor: a merge reads every tensor of every
-     * candidate many times (AdaMerging: twice per step), a mapping is only unmapped when the GC frees
-     * its buffer, and Linux caps a process at 65530 mappings ({@code vm.max_map_count}).
+     * Bytes per positional read: 256 KiB, so a read buffer and the floats converted from it stay in a
+     * core's L2 cache while a kernel consumes them, and the system call is amortised (~1 µs each).
      */
-    static final long WINDOW = 1L << 30;
+    static final int READ_BYTES = 1 << 18;
 
     /** One tensor's header entry; offsets count from the start of the data buffer. */
     record Entry(TensorInfo info, long begin, long end) {
@@ -66,36 +68,35 @@ final class SafetensorsFile implements Checkpoint {
         void read(long position, byte[] dst) throws IOException;
     }
 
+    /** Per-thread read buffers, one per buffer size in use (tests use small ones). */
+    private static final ThreadLocal<Map<Integer, ByteBuffer>> BUFFERS = ThreadLocal.withInitial(HashMap::new);
+
     private final Path path;
     private final String file;
     private final Header header;
     private final List<String> names;
-    private final long dataBytes;
-    private final long window;
-    private FileChannel channel; // guarded by this, as is windows; both null once closed
-    private MappedByteBuffer[] windows;
+    private final int readBytes;
+    private volatile FileChannel channel; // null once closed
 
-    private SafetensorsFile(Path path, FileChannel channel, Header header, long window) {
+    private SafetensorsFile(Path path, FileChannel channel, Header header, int readBytes) {
         this.path = path;
         this.file = path.toString();
         this.channel = channel;
         this.header = header;
         this.names = List.copyOf(header.entries().keySet());
-        this.dataBytes = header.entries().values().stream().mapToLong(Entry::end).max().orElse(0);
-        this.window = window;
-        this.windows = new MappedByteBuffer[(int) ((dataBytes + window - 1) / window)];
+        this.readBytes = readBytes;
     }
 
     /** Opens and validates {@code path}; the file is opened read-only and never written. */
     static SafetensorsFile open(Path path) throws IOException {
-        return open(path, WINDOW);
+        return open(path, READ_BYTES);
     }
 
-    /** {@link #open(Path)} with another mapping stride, so tests can cross window boundaries in small files. */
-    static SafetensorsFile open(Path path, long window) throws IOException {
+    /** {@link #open(Path)} with another read size, so tests can cross read boundaries in small files. */
+    static SafetensorsFile open(Path path, int readBytes) throws IOException {
         Objects.requireNonNull(path, "path");
-        if (window < 1 || window > WINDOW) {
-            throw new IllegalArgumentException("window " + window + " is not in [1, " + WINDOW + "]");
+        if (readBytes < 8 || readBytes > READ_BYTES) {
+            throw new IllegalArgumentException("read size " + readBytes + " is not in [8, " + READ_BYTES + "]");
         }
         FileChannel ch = FileChannel.open(path, StandardOpenOption.READ);
         try {
@@ -115,7 +116,7 @@ final class SafetensorsFile implements Checkpoint {
                     }
                 }
             });
-            return new SafetensorsFile(path, ch, h, window);
+            return new SafetensorsFile(path, ch, h, readBytes);
         } catch (IOException | RuntimeException e) {
             ch.close();
             throw e;
@@ -367,42 +368,129 @@ final class SafetensorsFile implements Checkpoint {
     @Override
     public Tensor load(String name, TensorBackend backend) {
         Objects.requireNonNull(backend, "backend");
+        try (TensorReader r = reader(name)) {
+            Tensor out = backend.zeros(entry(name).info().shape());
+            try {
+                r.copyTo(out);
+            } catch (RuntimeException ex) {
+                out.close();
+                throw ex;
+            }
+            return backend.seal(out);
+        }
+    }
+
+    @Override
+    public TensorReader reader(String name) {
         Entry e = entry(name);
         DType dtype = e.info().dtype();
         if (!dtype.isMergeable()) {
             throw new UncheckedIOException(new CheckpointException(file + ": tensor '" + name + "' has dtype " + dtype
                     + ", which cannot be merged (only F32, F64, F16 and BF16 are read as float32)"));
         }
-        if (e.byteSize() > Integer.MAX_VALUE) {
-            throw new UncheckedIOException(new CheckpointException(file + ": tensor '" + name + "' is " + e.byteSize()
-                    + " bytes; a single tensor over 2 GiB cannot be memory-mapped for loading"));
+        checkOpen();
+        return new FileTensorReader(e);
+    }
+
+    /** Reads ranges of one tensor, converting as it goes; holds nothing but the entry. */
+    private final class FileTensorReader implements TensorReader {
+        private final Entry e;
+        private final DType dtype;
+        private final int width;
+        private final long size;
+
+        FileTensorReader(Entry e) {
+            this.e = e;
+            this.dtype = e.info().dtype();
+            this.width = dtype.bits() / 8;
+            this.size = e.byteSize() / width;
         }
-        ByteBuffer bytes;
-        try {
-            bytes = map(e);
-        } catch (IOException ex) {
-            throw new UncheckedIOException(file + ": reading tensor '" + name + "' failed: " + ex.getMessage(), ex);
+
+        @Override
+        public long size() {
+            return size;
         }
-        long[] shape = e.info().shape();
-        if (dtype == DType.F32) {
-            // Zero-copy for backends that alias: the slice is the mapped file region itself.
-            return backend.readOnlyFloats(bytes, shape);
+
+        @Override
+        public void read(long offset, float[] dst, int dstOffset, int length) {
+            Objects.checkFromIndexSize(dstOffset, length, dst.length);
+            if (offset < 0 || length < 0 || offset > size - length) {
+                throw new IndexOutOfBoundsException("range [" + offset + ", " + (offset + length) + ") outside tensor '"
+                        + e.info().name() + "' of " + size + " elements in " + file);
+            }
+            ByteBuffer buf = BUFFERS.get().computeIfAbsent(readBytes,
+                    k -> ByteBuffer.allocateDirect(k).order(ByteOrder.LITTLE_ENDIAN));
+            int perRead = readBytes / width;
+            for (int done = 0; done < length; done += perRead) {
+                int len = Math.min(perRead, length - done);
+                buf.clear().limit(len * width);
+                long position = header.dataStart() + e.begin() + (offset + done) * width;
+                readFully(buf, position);
+                buf.flip();
+                convert(buf, dtype, dst, dstOffset + done, len);
+            }
         }
-        return widen(bytes, dtype, shape, backend);
+
+        private void readFully(ByteBuffer buf, long position) {
+            FileChannel ch = checkOpen();
+            try {
+                while (buf.hasRemaining()) {
+                    if (ch.read(buf, position + buf.position()) < 0) {
+                        throw new java.io.EOFException("file ended before tensor '" + e.info().name()
+                                + "' did (it shrank after opening)");
+                    }
+                }
+            } catch (IOException ex) {
+                throw new UncheckedIOException(file + ": reading tensor '" + e.info().name() + "' failed: "
+                        + ex.getMessage(), ex);
+            }
+        }
+    }
+
+    /** Widens {@code len} little-endian values of {@code dtype} from {@code src} into {@code dst[at …]}. */
+    private static void convert(ByteBuffer src, DType dtype, float[] dst, int at, int len) {
+        switch (dtype) {
+            case F32 -> src.asFloatBuffer().get(dst, at, len);
+            case BF16 -> {
+                // A bfloat16 is the top half of a float32: no branch, so the JIT can vectorise the loop.
+                for (int i = 0; i < len; i++) {
+                    dst[at + i] = Float.intBitsToFloat(src.getShort(2 * i) << 16);
+                }
+            }
+            case F16 -> {
+                float[] table = HalfFloats.HalfTable.VALUES;
+                for (int i = 0; i < len; i++) {
+                    dst[at + i] = table[src.getShort(2 * i) & 0xFFFF];
+                }
+            }
+            case F64 -> {
+                for (int i = 0; i < len; i++) {
+                    dst[at + i] = (float) src.getDouble(8 * i);
+                }
+            }
+            default -> throw new AssertionError(dtype);
+        }
     }
 
     @Override
     public Optional<ByteBuffer> storedBytes(String name) {
         Entry e = entry(name);
-        if (e.byteSize() > Integer.MAX_VALUE) {
+        if (e.byteSize() > Integer.MAX_VALUE - 8) {
             throw new UncheckedIOException(new CheckpointException(file + ": tensor '" + name + "' is " + e.byteSize()
-                    + " bytes; a single tensor over 2 GiB cannot be memory-mapped"));
+                    + " bytes; a single tensor over 2 GiB cannot be passed through unconverted"));
         }
+        ByteBuffer out = ByteBuffer.allocate((int) e.byteSize()).order(ByteOrder.LITTLE_ENDIAN);
+        FileChannel ch = checkOpen();
         try {
-            return Optional.of(map(e).asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN));
+            while (out.hasRemaining()) {
+                if (ch.read(out, header.dataStart() + e.begin() + out.position()) < 0) {
+                    throw new java.io.EOFException("file ended before tensor '" + name + "' did");
+                }
+            }
         } catch (IOException ex) {
             throw new UncheckedIOException(file + ": reading tensor '" + name + "' failed: " + ex.getMessage(), ex);
         }
+        return Optional.of(out.flip().asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN));
     }
 
     @Override
@@ -410,62 +498,12 @@ final class SafetensorsFile implements Checkpoint {
         return List.of(path);
     }
 
-    /** The tensor's bytes, little-endian, position 0: a slice of a cached window, or its own mapping. */
-    private ByteBuffer map(Entry e) throws IOException {
-        ByteBuffer region;
-        int at;
-        synchronized (this) {
-            if (channel == null) {
-                throw new IllegalStateException("checkpoint " + file + " is closed");
-            }
-            if (e.byteSize() == 0) {
-                return ByteBuffer.allocate(0).order(ByteOrder.LITTLE_ENDIAN); // may sit past the last window
-            }
-            if (e.byteSize() > window) {
-                // Rare (a tensor over 1 GiB): its own mapping; there are few such tensors to map.
-                region = channel.map(FileChannel.MapMode.READ_ONLY, header.dataStart() + e.begin(), e.byteSize());
-                at = 0;
-            } else {
-                int i = (int) (e.begin() / window);
-                if (windows[i] == null) {
-                    long start = i * window;
-                    long span = Math.min(2 * window - 1, dataBytes - start);
-                    windows[i] = channel.map(FileChannel.MapMode.READ_ONLY, header.dataStart() + start, span);
-                }
-                region = windows[i];
-                at = (int) (e.begin() - i * window);
-            }
+    private FileChannel checkOpen() {
+        FileChannel ch = channel;
+        if (ch == null) {
+            throw new IllegalStateException("checkpoint " + file + " is closed");
         }
-        // The slice keeps its window reachable, so closing this file never invalidates loaded tensors.
-        return region.slice(at, (int) e.byteSize()).order(ByteOrder.LITTLE_ENDIAN);
-    }
-
-    /** Converts F16/BF16/F64 to float32 chunk by chunk into a new tensor and returns a read-only view of it. */
-    private static Tensor widen(ByteBuffer bytes, DType dtype, long[] shape, TensorBackend backend) {
-        Tensor out = backend.zeros(shape);
-        try {
-            long n = out.size();
-            float[] chunk = new float[(int) Math.min(n, CHUNK)];
-            for (long off = 0; off < n; off += chunk.length) {
-                int len = (int) Math.min(chunk.length, n - off);
-                for (int i = 0; i < len; i++) {
-                    int at = (int) (off + i);
-                    switch (dtype) {
-                        case F16 -> chunk[i] = HalfFloats.halfToFloat(bytes.getShort(at * 2));
-                        case BF16 -> chunk[i] = HalfFloats.bfloat16ToFloat(bytes.getShort(at * 2));
-                        case F64 -> chunk[i] = (float) bytes.getDouble(at * 8);
-                        default -> throw new AssertionError(dtype);
-                    }
-                }
-                backend.set(out, off, chunk, 0, len);
-            }
-        } catch (RuntimeException ex) {
-            out.close();
-            throw ex;
-        }
-        // The view aliases out's storage, so out must stay open: closing it would free the view's data.
-        // The SPI has no ownership transfer; the storage is released when both become unreachable.
-        return backend.readOnlyView(out);
+        return ch;
     }
 
     @Override
@@ -473,14 +511,13 @@ final class SafetensorsFile implements Checkpoint {
         return header.metadata();
     }
 
-    /** Closes the file channel; mapped tensors already loaded stay readable until collected. */
+    /** Closes the file channel; tensors already loaded are copies and stay valid. */
     @Override
     public void close() {
         FileChannel ch;
         synchronized (this) {
             ch = channel;
             channel = null;
-            windows = null;
         }
         if (ch != null) {
             try {

@@ -201,6 +201,11 @@ final class ShardedCheckpoint implements Checkpoint {
     }
 
     @Override
+    public TensorReader reader(String name) {
+        return shard(name).reader(name);
+    }
+
+    @Override
     public java.util.Optional<java.nio.ByteBuffer> storedBytes(String name) {
         return shard(name).storedBytes(name);
     }

@@ -38,6 +38,13 @@ public interface TensorBackend {
     /** A read-only alias of {@code t}: same data, writes refused, {@code close()} frees nothing. */
     Tensor readOnlyView(Tensor t);
 
+    /**
+     * A read-only tensor that takes over {@code t}'s storage: {@code t} is closed without freeing
+     * anything, and closing the result frees the storage. Used to hand out data the caller owns but
+     * must not change (a tensor loaded from a checkpoint).
+     */
+    Tensor seal(Tensor t);
+
     /** Copies {@code length} elements starting at element {@code offset} of {@code t} into {@code dst}. */
     void get(Tensor t, long offset, float[] dst, int dstOffset, int length);
 

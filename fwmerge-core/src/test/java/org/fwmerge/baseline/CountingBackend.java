@@ -111,6 +111,11 @@ final class CountingBackend implements TensorBackend {
     }
 
     @Override
+    public Tensor seal(Tensor t) {
+        return new W(ref.seal(unwrap(t)), false);
+    }
+
+    @Override
     public void get(Tensor t, long offset, float[] dst, int dstOffset, int length) {
         ref.get(unwrap(t), offset, dst, dstOffset, length);
     }

@@ -376,6 +376,21 @@ public abstract class TensorBackendContract {
         }
     }
 
+    @Test
+    void seal_takesOverTheStorage_readOnly_andTheOriginalIsClosed() {
+        try (Tensor w = backend().fromFloats(new float[] {5, 6, 7, 8}, 4)) {
+            Tensor t = backend().fromFloats(new float[] {1, 2, 3, 4}, 2, 2);
+            Tensor sealed = backend().seal(t);
+            assertTrue(sealed.isReadOnly());
+            assertArrayEquals(new long[] {2, 2}, sealed.shape());
+            assertArrayEquals(new float[] {1, 2, 3, 4}, values(sealed));
+            assertRefusesWrites(sealed, w);
+            assertThrows(IllegalStateException.class, () -> backend().get(t, 0, new float[1], 0, 1));
+            sealed.close();
+            assertThrows(IllegalStateException.class, () -> backend().get(sealed, 0, new float[1], 0, 1));
+        }
+    }
+
     private void assertRefusesWrites(Tensor readOnly, Tensor writable) {
         assertThrows(IllegalStateException.class, () -> backend().axpy(1, writable, readOnly));
         assertThrows(IllegalStateException.class, () -> backend().scale(2, readOnly));

@@ -10,6 +10,7 @@ import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.indexer.FloatIndexer;
+import org.fwmerge.internal.Kernels;
 import org.fwmerge.tensor.Tensor;
 import org.fwmerge.tensor.TensorBackend;
 import org.nd4j.linalg.api.buffer.DataBuffer;
@@ -145,6 +146,13 @@ public final class Nd4jBackend implements TensorBackend {
     }
 
     @Override
+    public Tensor seal(Tensor t) {
+        Nd4jTensor a = own(t);
+        INDArray storage = a.release();
+        return new Nd4jTensor(this, a.flat(), storage, a.shapeRef(), true, storage == null ? a : null);
+    }
+
+    @Override
     public void get(Tensor t, long offset, float[] dst, int dstOffset, int length) {
         Nd4jTensor a = own(t);
         Objects.requireNonNull(dst, "dst");
@@ -198,41 +206,17 @@ public final class Nd4jBackend implements TensorBackend {
         return sum;
     }
 
-    /** Σ x_i·y_i over [from, to): each product exact in double, summed in double. */
+    /** Σ x_i·y_i over [from, to): each product exact in double, summed in double (core's shared kernel). */
     private static double dot(FloatPointer px, FloatPointer py, long from, long to) {
         float[][] buf = DOT_BUFFERS.get();
-        float[] bx = buf[0];
-        float[] by = buf[1];
-        // Every product of two floats is exact in double; eight double accumulators keep the sum accurate
-        // to ~1e-16·√n relative and let the JIT overlap the additions (measured: 8 run 1.6× faster than 4).
-        double s0 = 0;
-        double s1 = 0;
-        double s2 = 0;
-        double s3 = 0;
-        double s4 = 0;
-        double s5 = 0;
-        double s6 = 0;
-        double s7 = 0;
+        double sum = 0;
         for (long off = from; off < to; off += DOT_BLOCK) {
             int len = (int) Math.min(DOT_BLOCK, to - off);
-            px.position(off).get(bx, 0, len);
-            py.position(off).get(by, 0, len);
-            int i = 0;
-            for (; i + 7 < len; i += 8) {
-                s0 += (double) bx[i] * by[i];
-                s1 += (double) bx[i + 1] * by[i + 1];
-                s2 += (double) bx[i + 2] * by[i + 2];
-                s3 += (double) bx[i + 3] * by[i + 3];
-                s4 += (double) bx[i + 4] * by[i + 4];
-                s5 += (double) bx[i + 5] * by[i + 5];
-                s6 += (double) bx[i + 6] * by[i + 6];
-                s7 += (double) bx[i + 7] * by[i + 7];
-            }
-            for (; i < len; i++) {
-                s0 += (double) bx[i] * by[i];
-            }
+            px.position(off).get(buf[0], 0, len);
+            py.position(off).get(buf[1], 0, len);
+            sum += Kernels.dot(buf[0], buf[1], len);
         }
-        return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
+        return sum;
     }
 
     @Override

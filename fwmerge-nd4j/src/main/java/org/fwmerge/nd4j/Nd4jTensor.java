@@ -77,6 +77,17 @@ final class Nd4jTensor implements Tensor {
         return backend;
     }
 
+    /**
+     * Closes this tensor without freeing its storage and returns the storage (null if it owns none),
+     * whose new owner must close it.
+     */
+    synchronized INDArray release() {
+        checkOpen();
+        closed = true;
+        backend.allocated(-ownedBytes);
+        return storage;
+    }
+
     @Override
     public synchronized void close() {
         if (closed) {
