@@ -77,6 +77,7 @@ final class FrankWolfeRun {
         vertices.add(pool.base());
         vertices.addAll(pool.candidates());
         BlockLayout layout = new BlockLayout(names, cfg.lmo().blocks());
+        checkMemory(names);
         Model x = start(names);
         FrankWolfeState state = new FrankWolfeState(cfg, guard, vertices, layout, cfg.initialPoint().isBase() ? 0 : vertices.size() - 1);
         double[][] hull = state.hull;
@@ -169,6 +170,29 @@ final class FrankWolfeRun {
     private void record(List<IterationRecord> trace, IterationRecord r) {
         trace.add(r);
         cfg.listener().onIteration(r, cfg.maxIterations());
+    }
+
+    /**
+     * Fails before any work when the backend cannot hold what the run needs: the point, the next point
+     * and the gradient (3 float32 copies of the merged parameters), plus the resident directions of
+     * FW-soft (k more); the copy of the best iterate and the objective's own memory come on top.
+     */
+    private void checkMemory(List<String> names) {
+        long params = 0;
+        for (String name : names) {
+            params += org.fwmerge.tensor.Tensor.sizeOf(pool.base().info(name).shape());
+        }
+        SoftOptions soft = cfg.soft();
+        int copies = 3 + (soft != null && soft.coefficients().residentDirections() ? Math.max(soft.k(), 1) : 0);
+        long need = 4L * params * copies;
+        long available = cfg.backend().availableBytes();
+        if (need > available) {
+            throw new IllegalStateException(String.format(
+                    "Frank-Wolfe on %,d parameters needs at least %.2f GB of tensor memory (%d float32 copies: point, next "
+                            + "point, gradient%s) but backend %s can allocate %.2f GB more; give it more with %s",
+                    params, need / 1e9, copies, copies > 3 ? ", resident directions" : "", cfg.backend().name(),
+                    available / 1e9, cfg.backend().memorySetting()));
+        }
     }
 
     /** x₀ as a writable model; a start that is not the base is appended to the vertices. */

@@ -246,4 +246,29 @@ class FrankWolfeMergerTest {
         assertTrue(m.toString().contains("backend="));
         assertSame(org.fwmerge.tensor.TensorBackends.get(), m.backend());
     }
+
+    /** A merge that cannot fit fails before any work, stating what it needs and the setting to change. */
+    @Test
+    void merge_backendWithoutRoom_failsBeforeAnyEvaluation() throws Exception {
+        org.fwmerge.tensor.TensorBackend small = (org.fwmerge.tensor.TensorBackend) java.lang.reflect.Proxy.newProxyInstance(
+                getClass().getClassLoader(), new Class<?>[] {org.fwmerge.tensor.TensorBackend.class}, (proxy, m, args) -> {
+                    switch (m.getName()) {
+                        case "availableBytes":
+                            return 4L * 5 * 3 - 1; // one byte short of point, next point and gradient
+                        case "memorySetting":
+                            return "-Dsome.flag";
+                        default:
+                            return m.invoke(B, args);
+                    }
+                });
+        QuadraticObjective obj = new QuadraticObjective(model("c", new double[] {1, 1, 1, 1, 1}));
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> FrankWolfeMerger.builder()
+                .objective(obj).maxIterations(3).backend(small).build().merge(pool(V)));
+        assertTrue(e.getMessage().contains("Frank-Wolfe on 5 parameters needs at least 0.00 GB")
+                && e.getMessage().contains("3 float32 copies") && e.getMessage().contains("-Dsome.flag"), e.getMessage());
+        assertEquals(0, obj.evaluations.get(), "no work before the check");
+        MergeResult ok = FrankWolfeMerger.builder().objective(obj).maxIterations(1).backend(B).build().merge(pool(V));
+        assertTrue(ok.finalLoss() >= 0);
+        ok.model().close();
+    }
 }

@@ -45,6 +45,23 @@ public interface TensorBackend {
      */
     Tensor seal(Tensor t);
 
+    /**
+     * Bytes of tensor storage this backend can still allocate, as far as it knows (its allocator's
+     * limit minus what is in use); {@link Long#MAX_VALUE} when it sets no limit. Long runs check it
+     * before any work, so that a merge that cannot fit fails at once with the memory it needs.
+     */
+    default long availableBytes() {
+        return Long.MAX_VALUE;
+    }
+
+    /**
+     * The setting a user changes to give this backend more memory (a JVM flag), named in the error
+     * when a merge does not fit.
+     */
+    default String memorySetting() {
+        return "-Xmx";
+    }
+
     /** Copies {@code length} elements starting at element {@code offset} of {@code t} into {@code dst}. */
     void get(Tensor t, long offset, float[] dst, int dstOffset, int length);
 

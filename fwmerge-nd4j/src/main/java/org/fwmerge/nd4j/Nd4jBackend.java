@@ -65,6 +65,22 @@ public final class Nd4jBackend implements TensorBackend {
     /** Elements per bounce buffer when a heap buffer is copied in {@link #readOnlyFloats}. */
     private static final int COPY_CHUNK = 1 << 16;
 
+    /** JavaCPP's limit on the process's resident memory, which it checks before each native allocation. */
+    static final String MAX_PHYSICAL_BYTES = "org.bytedeco.javacpp.maxphysicalbytes";
+
+    static {
+        // JavaCPP's default limit is a multiple of -Xmx, unrelated to the machine: FW-hard on 8 × 1B BF16
+        // stopped with an out-of-memory error although the machine had room. Unless the user set it, the
+        // limit is the memory the JVM sees (a container's limit inside one). This takes effect only if
+        // JavaCPP has not started yet; availableBytes() reports the limit in force either way.
+        if (System.getProperty(MAX_PHYSICAL_BYTES) == null) {
+            java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+            if (os instanceof com.sun.management.OperatingSystemMXBean sun && sun.getTotalMemorySize() > 0) {
+                System.setProperty(MAX_PHYSICAL_BYTES, Long.toString(sun.getTotalMemorySize()));
+            }
+        }
+    }
+
     private final AtomicLong allocated = new AtomicLong();
     private final AtomicLong peak = new AtomicLong();
 
@@ -143,6 +159,18 @@ public final class Nd4jBackend implements TensorBackend {
         Nd4jTensor a = own(t);
         // The view keeps the original reachable (its mapped buffer included) but never frees it.
         return new Nd4jTensor(this, a.flat(), null, a.shapeRef(), true, a);
+    }
+
+    /** JavaCPP's resident-memory limit minus the process's resident memory now; unlimited when the limit is 0. */
+    @Override
+    public long availableBytes() {
+        long max = org.bytedeco.javacpp.Pointer.maxPhysicalBytes();
+        return max <= 0 ? Long.MAX_VALUE : Math.max(0, max - org.bytedeco.javacpp.Pointer.physicalBytes());
+    }
+
+    @Override
+    public String memorySetting() {
+        return "-D" + MAX_PHYSICAL_BYTES + "=BYTES (0: no limit) and enough physical memory";
     }
 
     @Override

@@ -17,7 +17,8 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "fwmerge", mixinStandardHelpOptions = true, version = "fwmerge 0.1.0",
         description = "Merge fine-tuned checkpoints by Frank-Wolfe optimisation, and inspect checkpoints.",
-        subcommands = {InspectCommand.class, MergeCommand.class, org.fwmerge.examples.demo.DemoCommand.class})
+        subcommands = {InspectCommand.class, MergeCommand.class, org.fwmerge.examples.demo.DemoCommand.class,
+                org.fwmerge.examples.bench.BenchCommand.class})
 public final class FwmergeCli implements Runnable {
 
     @Spec

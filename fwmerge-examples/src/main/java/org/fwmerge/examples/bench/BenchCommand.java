@@ -1,0 +1,323 @@
+package org.fwmerge.examples.bench;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+import org.fwmerge.BlockPartition;
+import org.fwmerge.Evaluation;
+import org.fwmerge.FrankWolfeMerger;
+import org.fwmerge.Lmo;
+import org.fwmerge.MergeResult;
+import org.fwmerge.Merger;
+import org.fwmerge.Model;
+import org.fwmerge.ModelPool;
+import org.fwmerge.Objective;
+import org.fwmerge.baseline.TaskArithmetic;
+import org.fwmerge.baseline.Ties;
+import org.fwmerge.internal.BlockLayout;
+import org.fwmerge.internal.LmoPass;
+import org.fwmerge.io.DType;
+import org.fwmerge.io.Safetensors;
+import org.fwmerge.nd4j.Nd4jBackend;
+import org.fwmerge.tensor.Tensor;
+import org.fwmerge.tensor.TensorBackend;
+import org.fwmerge.tensor.TensorBackends;
+import org.nd4j.linalg.factory.Nd4j;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code fwmerge bench}: the scale figures of fwmerge on synthetic checkpoints it writes into a
+ * temporary folder (deleted afterwards), each printed beside its reference measured in the same run:
+ * <ul>
+ * <li>peak resident memory (VmHWM of {@code /proc/self/status}, reset through {@code clear_refs}
+ * before each merge) of task arithmetic, TIES and FW-hard for the smallest and the largest pool;</li>
+ * <li>one task-wise LMO pass (⟨g, θ_i⟩ for every candidate, read from the files) against BLAS
+ * {@code sdot} over the same gradient and candidates held in memory, and the BF16 pass against the
+ * F32 pass of the same parameter count;</li>
+ * <li>TIES against {@code cat} of the same files (both read the page cache).</li>
+ * </ul>
+ * A program, not a test: the figures depend on the machine; the README gives the ones measured.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Measure memory and throughput of LMO, task arithmetic, TIES and FW-hard on synthetic checkpoints.")
+public final class BenchCommand implements Callable<Integer> {
+
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--models", split = ",", defaultValue = "4,32",
+            description = "Pool sizes to measure, comma-separated (default: ${DEFAULT-VALUE}).")
+    List<Integer> counts;
+
+    @Option(names = "--params", defaultValue = "16777216",
+            description = "Parameters per checkpoint (default: ${DEFAULT-VALUE}).")
+    long params;
+
+    @Option(names = "--tensor", defaultValue = "4194304",
+            description = "Elements per tensor (default: ${DEFAULT-VALUE}).")
+    long tensorSize;
+
+    @Option(names = "--dir", description = "Where to write the checkpoints (default: a new temporary folder).")
+    Path dir;
+
+    /** Picocli instantiates the command. */
+    public BenchCommand() {
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        TensorBackend b = TensorBackends.get();
+        Path root = Files.createTempDirectory(dir == null ? Path.of(System.getProperty("java.io.tmpdir")) : dir,
+                "fwmerge-bench");
+        try {
+            int max = counts.stream().max(Integer::compare).orElseThrow();
+            out.printf("fwmerge bench: backend %s, %d cores, max heap %d MiB; %d parameters per checkpoint in tensors of %d%n",
+                    b.name(), Runtime.getRuntime().availableProcessors(), Runtime.getRuntime().maxMemory() >> 20,
+                    params, tensorSize);
+            Map<DType, List<Path>> files = new LinkedHashMap<>();
+            for (DType dtype : List.of(DType.F32, DType.BF16)) {
+                files.put(dtype, Synthetic.write(root.resolve(dtype.name()), max, params, tensorSize, dtype));
+            }
+            out.printf("wrote %d + 1 checkpoints per dtype under %s%n%n", max, root);
+            out.println("| figure | measured | reference | ratio | target |");
+            out.println("|---|---|---|---|---|");
+
+            // LMO: F32 and BF16 pools of `max` candidates, against in-memory BLAS sdot.
+            Map<DType, Double> lmo = new LinkedHashMap<>();
+            for (DType dtype : files.keySet()) {
+                List<Path> f = files.get(dtype);
+                try (ModelPool pool = ModelPool.open(f.get(0), f.subList(1, f.size()))) {
+                    lmo.put(dtype, lmoSeconds(pool, b));
+                }
+            }
+            double sdot = sdotSeconds(files.get(DType.F32), max);
+            row(out, "LMO pass, " + max + " F32 candidates", lmo.get(DType.F32), "in-memory BLAS sdot " + secs(sdot),
+                    sdot / lmo.get(DType.F32), "≥ 0.9×");
+            row(out, "LMO pass, " + max + " BF16 candidates", lmo.get(DType.BF16), "F32 pass " + secs(lmo.get(DType.F32)),
+                    lmo.get(DType.BF16) / lmo.get(DType.F32), "≤ 1.2× (BF16/F32)");
+
+            // Memory and time per method, smallest and largest pool.
+            Map<String, long[]> rss = new LinkedHashMap<>();
+            int min = counts.stream().min(Integer::compare).orElseThrow();
+            for (int n : new int[] {min, max}) {
+                List<Path> f = files.get(DType.BF16);
+                for (var method : methods(b).entrySet()) {
+                    try (ModelPool pool = ModelPool.open(f.get(0), f.subList(1, 1 + n))) {
+                        Memory.resetPeak();
+                        long t0 = System.nanoTime();
+                        MergeResult r = method.getValue().merge(pool);
+                        try (Model merged = r.model()) {
+                            double s = (System.nanoTime() - t0) / 1e9;
+                            long peak = Memory.kb("VmHWM");
+                            rss.computeIfAbsent(method.getKey(), k -> new long[2])[n == min ? 0 : 1] = peak;
+                            if (n == max && method.getKey().equals("TIES")) {
+                                double cat = catSeconds(f.subList(0, 1 + n));
+                                row(out, "TIES, " + n + " BF16 candidates", s, "cat of the inputs " + secs(cat), s / cat,
+                                        "≤ 3× cat");
+                            }
+                            out.flush();
+                        }
+                    }
+                }
+            }
+            for (var e : rss.entrySet()) {
+                long[] v = e.getValue();
+                out.printf("| peak RSS, %s, %d vs %d BF16 candidates | %d MiB | %d MiB | %.2f× | ≤ 1.15× |%n", e.getKey(), max,
+                        min, v[1] >> 10, v[0] >> 10, v[1] / (double) v[0]);
+            }
+            out.printf("%nanonymous memory now (RssAnon): %d MiB; ND4J tensors' peak: %s%n", Memory.kb("RssAnon") >> 10,
+                    b instanceof Nd4jBackend nd ? (nd.peakAllocatedBytes() >> 20) + " MiB" : "n/a");
+            return 0;
+        } finally {
+            try (Stream<Path> s = Files.walk(root)) {
+                for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        }
+    }
+
+    private static Map<String, Merger> methods(TensorBackend b) {
+        Map<String, Merger> m = new LinkedHashMap<>();
+        m.put("task arithmetic", TaskArithmetic.builder().backend(b).build());
+        m.put("TIES", Ties.builder().backend(b).build());
+        m.put("FW-hard (3 it.)", FrankWolfeMerger.builder().objective(new HalfSquaredNorm()).maxIterations(3)
+                .backend(b).build());
+        return m;
+    }
+
+    /** Best of 3 passes (after a warm-up) of the task-wise LMO with a random gradient. */
+    private static double lmoSeconds(ModelPool pool, TensorBackend b) {
+        List<String> names = pool.base().names();
+        try (Model x = Model.load(pool.base(), names, b); Evaluation g = new Evaluation(0, Synthetic.random(b, pool.base(), 7).tensors())) {
+            BlockLayout layout = new BlockLayout(names, BlockPartition.whole());
+            LmoPass.run(g, x, pool.candidates(), layout, Lmo.Score.INNER_PRODUCT);
+            double best = Double.POSITIVE_INFINITY;
+            for (int r = 0; r < 3; r++) {
+                long t0 = System.nanoTime();
+                LmoPass.run(g, x, pool.candidates(), layout, Lmo.Score.INNER_PRODUCT);
+                best = Math.min(best, (System.nanoTime() - t0) / 1e9);
+            }
+            return best;
+        }
+    }
+
+    /**
+     * The same dot products by BLAS over arrays in memory: the gradient against 4 candidates loaded
+     * as ND4J arrays, timed and scaled to {@code n} candidates (holding all of them would not fit).
+     */
+    private static double sdotSeconds(List<Path> files, int n) throws IOException {
+        TensorBackend nd = new Nd4jBackend();
+        int held = Math.min(4, n);
+        try (ModelPool pool = ModelPool.open(files.get(0), files.subList(1, 1 + held))) {
+            List<String> names = pool.base().names();
+            List<Model> models = new ArrayList<>();
+            try (Model g = Synthetic.random(nd, pool.base(), 7)) {
+                for (int i = 0; i < held; i++) {
+                    models.add(Model.load(pool.candidates().get(i), names, nd));
+                }
+                double best = Double.POSITIVE_INFINITY;
+                for (int r = 0; r < 4; r++) {
+                    long t0 = System.nanoTime();
+                    double s = 0;
+                    for (Model m : models) {
+                        for (String name : names) {
+                            s += Nd4j.getBlasWrapper().dot(Nd4jBackend.array(g.tensor(name)).reshape(-1),
+                                    Nd4jBackend.array(m.tensor(name)).reshape(-1));
+                        }
+                    }
+                    best = Math.min(best, (System.nanoTime() - t0) / 1e9);
+                    if (!Double.isFinite(s)) {
+                        throw new IllegalStateException("sdot gave " + s);
+                    }
+                }
+                return best * n / held;
+            } finally {
+                models.forEach(Model::close);
+            }
+        }
+    }
+
+    /** Best of 3 {@code cat FILES > /dev/null} (the files are in the page cache, as for the merges). */
+    private static double catSeconds(List<Path> files) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of("cat"));
+        files.forEach(p -> cmd.add(p.toString()));
+        double best = Double.POSITIVE_INFINITY;
+        for (int r = 0; r < 3; r++) {
+            long t0 = System.nanoTime();
+            Process p = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            if (p.waitFor() != 0) {
+                throw new IOException("cat failed with exit code " + p.exitValue());
+            }
+            best = Math.min(best, (System.nanoTime() - t0) / 1e9);
+        }
+        return best;
+    }
+
+    private static void row(PrintWriter out, String figure, double seconds, String reference, double ratio, String target) {
+        out.printf("| %s | %s | %s | %.2f× | %s |%n", figure, secs(seconds), reference, ratio, target);
+        out.flush();
+    }
+
+    private static String secs(double s) {
+        return String.format("%.3f s", s);
+    }
+
+    /** ℓ(θ) = ½‖θ‖², ∇ℓ = θ: a data-free objective, so FW-hard's own passes are what is measured. */
+    private static final class HalfSquaredNorm implements Objective {
+        @Override
+        public double loss(Model x) {
+            return 0.5 * x.dot(x);
+        }
+
+        @Override
+        public Evaluation evaluate(Model x) {
+            Map<String, Tensor> g = new LinkedHashMap<>();
+            x.tensors().forEach((name, t) -> g.put(name, x.backend().copyOf(t)));
+            return new Evaluation(loss(x), g);
+        }
+    }
+
+    /** Synthetic checkpoints: a random base and candidates = base + seeded noise. */
+    static final class Synthetic {
+        private Synthetic() {
+        }
+
+        /** Writes base.safetensors and {@code n} candidates; returns [base, candidates…]. */
+        static List<Path> write(Path dir, int n, long params, long tensorSize, DType dtype) throws IOException {
+            Files.createDirectories(dir);
+            TensorBackend ref = TensorBackends.reference();
+            List<Path> out = new ArrayList<>();
+            for (int i = 0; i <= n; i++) {
+                Map<String, float[]> arrays = new LinkedHashMap<>();
+                SplittableRandom base = new SplittableRandom(1);
+                SplittableRandom noise = new SplittableRandom(100 + i);
+                for (long off = 0, t = 0; off < params; off += tensorSize, t++) {
+                    float[] v = new float[(int) Math.min(tensorSize, params - off)];
+                    for (int k = 0; k < v.length; k++) {
+                        v[k] = (float) (base.nextGaussian() * 0.02 + (i == 0 ? 0 : noise.nextGaussian() * 0.002));
+                    }
+                    arrays.put(String.format("layers.%03d.weight", t), v);
+                }
+                Path p = dir.resolve(i == 0 ? "base.safetensors" : String.format("candidate-%03d.safetensors", i));
+                try (Model m = Model.ofArrays(p.getFileName().toString(), ref, arrays, Map.of())) {
+                    Safetensors.write(m, p, dtype, Map.of());
+                }
+                out.add(p);
+            }
+            return out;
+        }
+
+        /** A model of seeded uniform values shaped like {@code like}. */
+        static Model random(TensorBackend b, org.fwmerge.io.Checkpoint like, long seed) {
+            SplittableRandom r = new SplittableRandom(seed);
+            Map<String, Tensor> t = new LinkedHashMap<>();
+            float[] chunk = new float[1 << 16];
+            for (String name : like.names()) {
+                Tensor x = b.zeros(like.info(name).shape());
+                for (long off = 0; off < x.size(); off += chunk.length) {
+                    int len = (int) Math.min(chunk.length, x.size() - off);
+                    for (int k = 0; k < len; k++) {
+                        chunk[k] = (float) r.nextDouble(-1, 1);
+                    }
+                    b.set(x, off, chunk, 0, len);
+                }
+                t.put(name, x);
+            }
+            return Model.of("random", b, t);
+        }
+    }
+
+    /** Peak and current memory of this process from {@code /proc/self/status} (Linux). */
+    static final class Memory {
+        private Memory() {
+        }
+
+        /** Resets VmHWM to the current RSS ("5" to clear_refs, Linux ≥ 4.0), after a GC. */
+        static void resetPeak() throws IOException {
+            System.gc();
+            Files.writeString(Path.of("/proc/self/clear_refs"), "5");
+        }
+
+        static long kb(String key) throws IOException {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith(key + ":")) {
+                    return Long.parseLong(line.substring(key.length() + 1).replace("kB", "").trim());
+                }
+            }
+            throw new IOException(key + " not in /proc/self/status");
+        }
+    }
+}
