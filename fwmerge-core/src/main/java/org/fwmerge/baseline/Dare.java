@@ -111,7 +111,7 @@ public final class Dare extends BaselineMerger {
         List<String> names = pool.select(parameters);
         Model out = Support.zeros(pool, names, backend, "dare-task-arithmetic");
         try {
-            Deltas d = new Deltas(backend, pool.base(), pool.candidates(), drop, null);
+            Deltas d = new Deltas(pool.base(), pool.candidates(), drop, null);
             float[] buf = new float[Support.CHUNK];
             for (String name : names) {
                 Tensor o = out.tensor(name);

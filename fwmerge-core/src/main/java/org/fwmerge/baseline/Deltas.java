@@ -3,17 +3,21 @@ package org.fwmerge.baseline;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.function.ToLongFunction;
+import org.fwmerge.internal.Readers;
 import org.fwmerge.io.Checkpoint;
 import org.fwmerge.io.TensorReader;
 import org.fwmerge.tensor.Tensor;
-import org.fwmerge.tensor.TensorBackend;
 
 /**
- * Streams differences τ_i = c_i − a (task vectors, or the FW direction s − x) tensor by tensor in
- * chunks of {@link Support#CHUNK} floats, optionally through a DARE {@link DropMask}. Only the anchor's
- * and one candidate's tensor are open at a time. One instance per merge call (it owns its buffers).
+ * Streams differences τ_i = c_i − a (task vectors, or the FW direction s − x) in chunks read from
+ * the checkpoints, optionally through a DARE {@link DropMask}: one candidate at a time
+ * ({@link #stream}) or every candidate's chunk side by side ({@link #sweep}), so that the anchor
+ * is read once per chunk and the chunks stay in cache. Thread-safe: each call has its own buffers.
  */
 final class Deltas {
+
+    /** Elements per chunk of a {@link #sweep}: n candidates' chunks (16 KiB each) stay in L2 together. */
+    static final int SWEEP_CHUNK = 1 << 12;
 
     /** Receives one chunk; {@code delta} is valid only during the call. */
     @FunctionalInterface
@@ -21,21 +25,22 @@ final class Deltas {
         void chunk(long offset, float[] delta, int length);
     }
 
-    private final TensorBackend b;
+    /** Receives one chunk of the anchor and of every τ_i ({@code tau[i]}); valid only during the call. */
+    @FunctionalInterface
+    interface Sweep {
+        void chunk(long offset, int length, float[] anchor, float[][] tau);
+    }
+
     private final Checkpoint anchor;
     private final List<? extends Checkpoint> candidates;
     private final DropMask drop;
     private final ToLongFunction<String> salt;
-    private final float[] bufA = new float[Support.CHUNK];
-    private final float[] bufC = new float[Support.CHUNK];
 
     /**
      * @param drop null for plain differences
      * @param salt per tensor name, mixed into the drop streams (null: 0)
      */
-    Deltas(TensorBackend b, Checkpoint anchor, List<? extends Checkpoint> candidates, DropMask drop,
-            ToLongFunction<String> salt) {
-        this.b = b;
+    Deltas(Checkpoint anchor, List<? extends Checkpoint> candidates, DropMask drop, ToLongFunction<String> salt) {
         this.anchor = anchor;
         this.candidates = candidates;
         this.drop = drop;
@@ -46,38 +51,84 @@ final class Deltas {
         return candidates.size();
     }
 
-    /** Streams τ_i of tensor {@code name}, loading (and closing) that tensor of the anchor and of candidate i. */
+    /**
+     * Whether a tensor may be swept in several ranges at once: not through a drop mask, whose random
+     * stream for (candidate, tensor) runs from the tensor's first element.
+     */
+    boolean splittable() {
+        return drop == null;
+    }
+
+    /** Streams τ_i of tensor {@code name}. */
     void stream(int i, String name, Visitor v) {
         try (TensorReader at = anchor.reader(name)) {
             stream(i, name, at, v);
         }
     }
 
-    /** Streams τ_i of tensor {@code name} with the anchor tensor already open. */
+    /** Streams τ_i of tensor {@code name} against an anchor tensor in memory. */
     void stream(int i, String name, Tensor at, Visitor v) {
         stream(i, name, TensorReader.of(at, false), v);
     }
 
     private void stream(int i, String name, TensorReader at, Visitor v) {
         try (TensorReader ct = candidates.get(i).reader(name)) {
-            stream(i, name, at, ct, v);
+            long n = ct.size();
+            float[] bufA = new float[Support.CHUNK];
+            float[] bufC = new float[Support.CHUNK];
+            SplittableRandom rng = rng(i, name);
+            for (long off = 0; off < n; off += Support.CHUNK) {
+                int len = (int) Math.min(Support.CHUNK, n - off);
+                at.read(off, bufA, 0, len);
+                ct.read(off, bufC, 0, len);
+                for (int k = 0; k < len; k++) {
+                    bufC[k] -= bufA[k];
+                }
+                if (rng != null) {
+                    drop.apply(rng, bufC, len);
+                }
+                v.chunk(off, bufC, len);
+            }
         }
     }
 
-    private void stream(int i, String name, TensorReader at, TensorReader ct, Visitor v) {
-        long n = ct.size();
-        SplittableRandom rng = drop == null ? null : drop.stream(i, name, salt == null ? 0 : salt.applyAsLong(name));
-        for (long off = 0; off < n; off += Support.CHUNK) {
-            int len = (int) Math.min(Support.CHUNK, n - off);
-            at.read(off, bufA, 0, len);
-            ct.read(off, bufC, 0, len);
-            for (int k = 0; k < len; k++) {
-                bufC[k] -= bufA[k];
-            }
-            if (rng != null) {
-                drop.apply(rng, bufC, len);
-            }
-            v.chunk(off, bufC, len);
+    /**
+     * Sweeps elements {@code [from, to)} of tensor {@code name}: per chunk, the anchor's values and
+     * every τ_i. The same τ as {@link #stream} gives, drop masks included.
+     *
+     * @throws IllegalArgumentException if {@code from > 0} and the deltas are not {@link #splittable()}
+     */
+    void sweep(String name, long from, long to, Sweep s) {
+        if (from != 0 && !splittable()) {
+            throw new IllegalArgumentException("a drop mask is swept from the tensor's start, not from " + from);
         }
+        int n = candidates.size();
+        try (TensorReader at = anchor.reader(name); Readers c = Readers.open(candidates, name)) {
+            float[] bufA = new float[SWEEP_CHUNK];
+            float[][] tau = new float[n][SWEEP_CHUNK];
+            SplittableRandom[] rng = new SplittableRandom[n];
+            for (int i = 0; i < n; i++) {
+                rng[i] = rng(i, name);
+            }
+            for (long off = from; off < to; off += SWEEP_CHUNK) {
+                int len = (int) Math.min(SWEEP_CHUNK, to - off);
+                at.read(off, bufA, 0, len);
+                for (int i = 0; i < n; i++) {
+                    float[] v = tau[i];
+                    c.all()[i].read(off, v, 0, len);
+                    for (int k = 0; k < len; k++) {
+                        v[k] -= bufA[k];
+                    }
+                    if (rng[i] != null) {
+                        drop.apply(rng[i], v, len);
+                    }
+                }
+                s.chunk(off, len, bufA, tau);
+            }
+        }
+    }
+
+    private SplittableRandom rng(int i, String name) {
+        return drop == null ? null : drop.stream(i, name, salt == null ? 0 : salt.applyAsLong(name));
     }
 }

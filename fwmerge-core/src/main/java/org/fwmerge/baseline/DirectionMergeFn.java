@@ -28,11 +28,11 @@ final class DirectionMergeFn implements MergeFn {
         TensorBackend b = x.backend();
         List<String> names = x.names();
         if (drop == null) {
-            Deltas d = new Deltas(b, x, List.of(s), null, null);
-            TiesCore.merge(d, names, topK, trim, Ties.Combine.SUM, gamma, x, out);
+            Deltas d = new Deltas(x, List.of(s), null, null);
+            TiesCore.merge(d, names, topK, trim, Ties.Combine.SUM, gamma, out);
             return;
         }
-        Deltas d = new Deltas(b, x, List.of(s), drop,
+        Deltas d = new Deltas(x, List.of(s), drop,
                 name -> Double.doubleToLongBits(b.dot(x.tensor(name), x.tensor(name))));
         float[] buf = new float[Support.CHUNK];
         for (String name : names) {

@@ -149,12 +149,12 @@ public final class GeneralizedTaskArithmetic extends BaselineMerger {
         List<String> names = pool.select(parameters);
         Model out = Support.zeros(pool, names, backend, name);
         try {
-            Deltas plain = new Deltas(backend, pool.base(), pool.candidates(), null, null);
+            Deltas plain = new Deltas(pool.base(), pool.candidates(), null, null);
             List<Deltas> sources = new ArrayList<>();
             for (int i = 0; i < n; i++) {
                 double rho = density(i);
                 boolean drop = method.sparsification == Sparsification.RANDOM && rho < 1;
-                sources.add(drop ? new Deltas(backend, pool.base(), pool.candidates(), new DropMask(1 - rho, false, seed), null)
+                sources.add(drop ? new Deltas(pool.base(), pool.candidates(), new DropMask(1 - rho, false, seed), null)
                         : plain);
             }
             for (String t : names) {

@@ -145,8 +145,8 @@ public final class Ties extends BaselineMerger {
         List<String> names = pool.select(parameters);
         Model out = Support.zeros(pool, names, backend, method);
         try {
-            Deltas d = new Deltas(backend, pool.base(), pool.candidates(), drop, null);
-            TiesCore.merge(d, names, topK, trim, combine, scaling, pool.base(), out);
+            Deltas d = new Deltas(pool.base(), pool.candidates(), drop, null);
+            TiesCore.merge(d, names, topK, trim, combine, scaling, out);
         } catch (RuntimeException e) {
             out.close();
             throw e;

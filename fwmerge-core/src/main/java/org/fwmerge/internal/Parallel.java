@@ -49,4 +49,40 @@ public final class Parallel {
         }
         return out;
     }
+
+    /**
+     * {@code task(0) … task(count − 1)} spread over the caller and the common pool's workers, each
+     * taking the next item when free; the results come back in item order, whoever computed them.
+     */
+    public static <T> List<T> items(int count, java.util.function.IntFunction<T> task) {
+        Object[] results = new Object[count];
+        java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicBoolean failed = new java.util.concurrent.atomic.AtomicBoolean();
+        Runnable worker = () -> {
+            for (int i = next.getAndIncrement(); i < count && !failed.get(); i = next.getAndIncrement()) {
+                try {
+                    results[i] = task.apply(i);
+                } catch (RuntimeException | Error e) {
+                    failed.set(true);
+                    throw e;
+                }
+            }
+        };
+        int helpers = Math.min(ForkJoinPool.getCommonPoolParallelism(), count - 1);
+        List<ForkJoinTask<?>> forked = new ArrayList<>();
+        for (int h = 0; h < helpers; h++) {
+            forked.add(ForkJoinPool.commonPool().submit(worker));
+        }
+        worker.run();
+        for (ForkJoinTask<?> f : forked) {
+            f.join();
+        }
+        List<T> out = new ArrayList<>(count);
+        for (Object r : results) {
+            @SuppressWarnings("unchecked")
+            T t = (T) r;
+            out.add(t);
+        }
+        return out;
+    }
 }
