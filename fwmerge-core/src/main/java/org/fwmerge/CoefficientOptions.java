@@ -31,6 +31,8 @@ public final class CoefficientOptions {
 
     /** Default number of inner steps. */
     public static final int DEFAULT_STEPS = 100;
+    /** Default minibatch size per objective term, as the paper's code (its {@code --batch_size}). */
+    public static final int DEFAULT_BATCH_SIZE = 16;
     /** Default learning rate. */
     public static final double DEFAULT_LEARNING_RATE = 0.01;
 
@@ -40,9 +42,11 @@ public final class CoefficientOptions {
     private final Constraint constraint;
     private final double initialCoefficient; // NaN: 1/(k+1)
     private final boolean residentDirections;
+    private final int batchSize; // 0: every sample
 
     private CoefficientOptions(int steps, double learningRate, Optimizer optimizer, Constraint constraint,
-            double initialCoefficient, boolean residentDirections) {
+            double initialCoefficient, boolean residentDirections, int batchSize) {
+        this.batchSize = batchSize;
         this.steps = steps;
         this.learningRate = learningRate;
         this.optimizer = optimizer;
@@ -53,11 +57,12 @@ public final class CoefficientOptions {
 
     /**
      * {@value #DEFAULT_STEPS} Adam steps at learning rate {@value #DEFAULT_LEARNING_RATE}, λ projected
-     * onto {@link Constraint#CAPPED_SIMPLEX}, λ starting at 1/(k+1), directions streamed (constant memory).
+     * onto {@link Constraint#CAPPED_SIMPLEX}, λ starting at 1/(k+1), directions streamed (constant memory),
+     * each step on a minibatch of {@value #DEFAULT_BATCH_SIZE} samples per objective term.
      */
     public static CoefficientOptions defaults() {
         return new CoefficientOptions(DEFAULT_STEPS, DEFAULT_LEARNING_RATE, Optimizer.ADAM, Constraint.CAPPED_SIMPLEX,
-                Double.NaN, false);
+                Double.NaN, false, DEFAULT_BATCH_SIZE);
     }
 
     /** @throws IllegalArgumentException if {@code steps < 1} */
@@ -65,7 +70,7 @@ public final class CoefficientOptions {
         if (steps < 1) {
             throw new IllegalArgumentException("coefficient steps must be ≥ 1, got " + steps);
         }
-        return new CoefficientOptions(steps, learningRate, optimizer, constraint, initialCoefficient, residentDirections);
+        return new CoefficientOptions(steps, learningRate, optimizer, constraint, initialCoefficient, residentDirections, batchSize);
     }
 
     /** @throws IllegalArgumentException unless the rate is finite and positive */
@@ -73,19 +78,19 @@ public final class CoefficientOptions {
         if (!(learningRate > 0 && Double.isFinite(learningRate))) {
             throw new IllegalArgumentException("learning rate must be finite and > 0, got " + learningRate);
         }
-        return new CoefficientOptions(steps, learningRate, optimizer, constraint, initialCoefficient, residentDirections);
+        return new CoefficientOptions(steps, learningRate, optimizer, constraint, initialCoefficient, residentDirections, batchSize);
     }
 
     /** The update rule. */
     public CoefficientOptions withOptimizer(Optimizer optimizer) {
         return new CoefficientOptions(steps, learningRate, Objects.requireNonNull(optimizer, "optimizer"), constraint,
-                initialCoefficient, residentDirections);
+                initialCoefficient, residentDirections, batchSize);
     }
 
     /** The feasible set λ is projected onto. */
     public CoefficientOptions withConstraint(Constraint constraint) {
         return new CoefficientOptions(steps, learningRate, optimizer, Objects.requireNonNull(constraint, "constraint"),
-                initialCoefficient, residentDirections);
+                initialCoefficient, residentDirections, batchSize);
     }
 
     /**
@@ -97,7 +102,7 @@ public final class CoefficientOptions {
         if (!Double.isFinite(value)) {
             throw new IllegalArgumentException("initial coefficient must be finite, got " + value);
         }
-        return new CoefficientOptions(steps, learningRate, optimizer, constraint, value, residentDirections);
+        return new CoefficientOptions(steps, learningRate, optimizer, constraint, value, residentDirections, batchSize);
     }
 
     /**
@@ -105,7 +110,28 @@ public final class CoefficientOptions {
      * from the pool at every step (memory constant in k).
      */
     public CoefficientOptions withResidentDirections(boolean resident) {
-        return new CoefficientOptions(steps, learningRate, optimizer, constraint, initialCoefficient, resident);
+        return new CoefficientOptions(steps, learningRate, optimizer, constraint, initialCoefficient, resident, batchSize);
+    }
+
+    /**
+     * Samples per objective term in each inner step: every step evaluates
+     * {@link org.fwmerge.Objective#minibatch} of this size, drawn afresh (seeded, so runs repeat), and
+     * the last step's λ is kept; 0 evaluates every sample at every step and keeps the best λ. Objectives
+     * without samples are unaffected.
+     *
+     * @throws IllegalArgumentException if {@code size < 0}
+     */
+    public CoefficientOptions withBatchSize(int size) {
+        if (size < 0) {
+            throw new IllegalArgumentException("batch size must be ≥ 0 (0: every sample), got " + size);
+        }
+        return new CoefficientOptions(steps, learningRate, optimizer, constraint, initialCoefficient, residentDirections,
+                size);
+    }
+
+    /** Samples per objective term and inner step; 0 for every sample. */
+    public int batchSize() {
+        return batchSize;
     }
 
     /** Number of inner steps. */
@@ -142,6 +168,7 @@ public final class CoefficientOptions {
     public String toString() {
         return "steps=" + steps + ", lr=" + learningRate + ", optimizer=" + optimizer + ", constraint=" + constraint
                 + ", init=" + (Double.isNaN(initialCoefficient) ? "1/(k+1)" : initialCoefficient)
-                + ", directions=" + (residentDirections ? "resident" : "streamed");
+                + ", directions=" + (residentDirections ? "resident" : "streamed")
+                + ", batch=" + (batchSize == 0 ? "all" : Integer.toString(batchSize));
     }
 }

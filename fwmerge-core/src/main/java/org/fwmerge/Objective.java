@@ -32,6 +32,20 @@ public interface Objective {
      */
     Evaluation evaluate(Model x);
 
+    /**
+     * This objective on a random minibatch of its samples, for one inner step of FW-soft or
+     * AdaMerging ({@link CoefficientOptions#withBatchSize}): {@code size} samples drawn without
+     * replacement with {@code random}, the loss being the same mean over them. The default — for an
+     * objective without samples, or when it has at most {@code size} — is the objective itself; a sum
+     * draws a batch of each term.
+     *
+     * @param size   samples to draw, ≥ 1
+     * @param random the source of the draw (seeded by the caller, so runs repeat)
+     */
+    default Objective minibatch(int size, java.util.random.RandomGenerator random) {
+        return this;
+    }
+
     /** The per-task terms whose sum this objective is; empty if it is not such a sum. */
     default List<Objective> terms() {
         return List.of();

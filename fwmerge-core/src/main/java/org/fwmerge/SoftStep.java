@@ -37,7 +37,7 @@ final class SoftStep implements FrankWolfeStep {
             picked.add(new VertexCheckpoint(state.vertices, state.layout, choice, state.tensorIndex));
         }
         double[][] lambda = CoefficientDescent.run(state.cfg.objective(), x, picked, state.layout, soft.coefficients(), next,
-                state.guard.inner(t), null).lambda();
+                state.guard.inner(t), null, t).lambda();
         double[][] hull = state.hull;
         List<List<Double>> coefficients = new ArrayList<>();
         for (int blk = 0; blk < hull.length; blk++) {

@@ -61,7 +61,8 @@ public final class AdaMerging extends BaselineMerger {
                 .withSteps(b.steps == null ? DEFAULT_STEPS : b.steps)
                 .withLearningRate(b.learningRate == null ? DEFAULT_LEARNING_RATE : b.learningRate)
                 .withInitialCoefficient(b.initial == null ? DEFAULT_INITIAL_COEFFICIENT : b.initial)
-                .withResidentDirections(b.resident != null && b.resident);
+                .withResidentDirections(b.resident != null && b.resident)
+                .withBatchSize(0); // every calibration sample at every step, keeping the best λ
         this.blocks = b.blocks == null ? BlockPartition.perTensor() : b.blocks;
     }
 
@@ -113,7 +114,7 @@ public final class AdaMerging extends BaselineMerger {
                             trace.add(new IterationRecord(step, loss, Double.NaN, List.of(), Double.NaN, List.of(),
                                     now - last[0]));
                             last[0] = now;
-                        });
+                        }, 0);
             } catch (RuntimeException e) {
                 out.close();
                 throw e;

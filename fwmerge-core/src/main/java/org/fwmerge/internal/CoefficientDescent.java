@@ -17,8 +17,10 @@ import org.fwmerge.tensor.TensorBackend;
  * only needs ∇ℓ with respect to the merged weights.
  *
  * <p>With resident directions the k differences v_j − a are computed once (k extra buffers);
- * otherwise each step re-reads v_j tensor by tensor, so memory stays constant in k. The best point
- * seen (lowest loss over all evaluated λ, including the start) is returned.
+ * otherwise each step re-reads v_j tensor by tensor, so memory stays constant in k. With every
+ * sample at every step (batch size 0) the best point seen (lowest loss over all evaluated λ,
+ * including the start) is returned; with minibatches, whose losses are not comparable from step to
+ * step, the last one, with its loss on every sample.
  */
 public final class CoefficientDescent {
 
@@ -41,9 +43,10 @@ public final class CoefficientDescent {
      * @param out      receives the best point; same names as the anchor, must not alias it
      * @param guard    checks loss and gradient of each evaluation (throws on non-finite values)
      * @param onStep   called after each step with (step, loss) — for progress; may be null
+     * @param seed     seeds the minibatches' draw (unused with batch size 0)
      */
     public static Outcome run(Objective objective, Model anchor, List<? extends Checkpoint> vertices, BlockLayout layout,
-            CoefficientOptions options, Model out, Guard guard, StepListener onStep) {
+            CoefficientOptions options, Model out, Guard guard, StepListener onStep, long seed) {
         TensorBackend b = anchor.backend();
         List<String> names = layout.tensors();
         int k = vertices.size();
@@ -72,13 +75,17 @@ public final class CoefficientDescent {
             double bestLoss = Double.POSITIVE_INFINITY;
             double startLoss = Double.NaN;
             int evaluations = 0;
+            // Minibatch losses of different steps are not comparable: with batches the last λ is kept
+            // (as the paper's code does) and judged by one evaluation on every sample.
+            boolean batched = options.batchSize() > 0;
+            java.util.SplittableRandom draw = new java.util.SplittableRandom(seed);
             for (int step = 0; step <= options.steps(); step++) {
                 form(anchor, vertices, resident, layout, lambda, out);
                 if (step == options.steps()) {
                     // The last update is checked by a loss-only evaluation.
                     double loss = guard.loss(objective.loss(out), step);
                     evaluations++;
-                    if (loss < bestLoss) {
+                    if (batched || loss < bestLoss) {
                         bestLoss = loss;
                         best = copy(lambda);
                     }
@@ -86,7 +93,8 @@ public final class CoefficientDescent {
                 }
                 double[][] grad = new double[k][nb];
                 double loss;
-                try (Evaluation e = objective.evaluate(out)) {
+                Objective stepObjective = batched ? objective.minibatch(options.batchSize(), draw) : objective;
+                try (Evaluation e = stepObjective.evaluate(out)) {
                     loss = guard.evaluation(e, out, step);
                     evaluations++;
                     // ∂ℓ/∂λ_{j,b} = ⟨g_b, v_j,b − a_b⟩: one blocked pass over the vertices (or the resident directions).
@@ -101,7 +109,7 @@ public final class CoefficientDescent {
                 if (step == 0) {
                     startLoss = loss;
                 }
-                if (loss < bestLoss) {
+                if (!batched && loss < bestLoss) {
                     bestLoss = loss;
                     best = copy(lambda);
                 }
@@ -111,7 +119,9 @@ public final class CoefficientDescent {
                 update(lambda, grad, m, s, step + 1, options);
                 project(lambda, options);
             }
-            form(anchor, vertices, resident, layout, best, out);
+            if (!batched) {
+                form(anchor, vertices, resident, layout, best, out);
+            }
             return new Outcome(best, bestLoss, startLoss, evaluations);
         } finally {
             resident.forEach(Model::close);

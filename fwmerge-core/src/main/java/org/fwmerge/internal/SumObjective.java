@@ -46,6 +46,16 @@ public final class SumObjective implements Objective {
         return new Evaluation(loss, sum);
     }
 
+    /** A minibatch of each term, drawn in term order from {@code random}. */
+    @Override
+    public Objective minibatch(int size, java.util.random.RandomGenerator random) {
+        List<Objective> batches = new java.util.ArrayList<>();
+        for (Objective o : terms) {
+            batches.add(o.minibatch(size, random));
+        }
+        return new SumObjective(List.copyOf(batches));
+    }
+
     @Override
     public List<Objective> terms() {
         return terms;

@@ -58,6 +58,7 @@ public final class SameDiffObjective implements Objective {
     private final int[] classes;
     private final boolean entropy;
     private final int samples;
+    private volatile Map<String, double[][]> hostRows; // built by the first minibatch
 
     private SameDiffObjective(SameDiff sd, Map<String, String> parameters, String input, String logits,
             Map<String, INDArray> placeholders, int[] classes, boolean entropy, int samples) {
@@ -134,6 +135,72 @@ public final class SameDiffObjective implements Objective {
             }
         }
         return new Evaluation(loss, gradient);
+    }
+
+    /**
+     * This objective on {@code size} of its samples drawn without replacement (a partial
+     * Fisher-Yates shuffle with {@code random}): same graph (and lock), same loss, the rows of the
+     * inputs and labels picked. With at most {@code size} samples, this objective itself.
+     */
+    @Override
+    public SameDiffObjective minibatch(int size, java.util.random.RandomGenerator random) {
+        if (size < 1) {
+            throw new IllegalArgumentException("minibatch size must be ≥ 1, got " + size);
+        }
+        if (size >= samples) {
+            return this;
+        }
+        int[] order = new int[samples];
+        for (int i = 0; i < samples; i++) {
+            order[i] = i;
+        }
+        for (int i = 0; i < size; i++) {
+            int j = i + random.nextInt(samples - i);
+            int t = order[i];
+            order[i] = order[j];
+            order[j] = t;
+        }
+        Map<String, double[][]> host = hostRows();
+        Map<String, INDArray> ph = new LinkedHashMap<>();
+        placeholders.forEach((name, all) -> {
+            double[][] src = host.get(name);
+            double[][] picked = new double[size][];
+            for (int i = 0; i < size; i++) {
+                picked[i] = src[order[i]];
+            }
+            INDArray batch = Nd4j.create(picked);
+            ph.put(name, batch.dataType() == all.dataType() ? batch : batch.castTo(all.dataType()));
+        });
+        int[] rows = Arrays.copyOf(order, size);
+        int[] batchClasses = null;
+        if (classes != null) {
+            batchClasses = new int[size];
+            for (int i = 0; i < size; i++) {
+                batchClasses[i] = classes[rows[i]];
+            }
+        }
+        return new SameDiffObjective(sd, parameters, input, logits, Collections.unmodifiableMap(ph), batchClasses,
+                entropy, size);
+    }
+
+    /**
+     * The calibration placeholders' rows as Java arrays, copied once: picking a minibatch's rows from
+     * them costs two array creations, where ND4J's {@code pullRows} cost more than the step's
+     * forward pass (a quarter of FW-soft's time on the demo's zoo).
+     */
+    private Map<String, double[][]> hostRows() {
+        Map<String, double[][]> h = hostRows;
+        if (h == null) {
+            synchronized (sd) {
+                if (hostRows == null) {
+                    Map<String, double[][]> m = new LinkedHashMap<>();
+                    placeholders.forEach((name, all) -> m.put(name, all.toDoubleMatrix()));
+                    hostRows = m;
+                }
+                h = hostRows;
+            }
+        }
+        return h;
     }
 
     /**
@@ -384,6 +451,7 @@ public final class SameDiffObjective implements Objective {
             if (classes == null && !entropy) {
                 throw new IllegalStateException("choose a loss: crossEntropy(labels) or predictionEntropy()");
             }
+            Nd4jThreads.apply();
             SameDiff sd = graph.dup();
             requireVariable(sd, input, VariableType.PLACEHOLDER);
             requireVariable(sd, logits, null);

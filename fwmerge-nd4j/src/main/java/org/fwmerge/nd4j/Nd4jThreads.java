@@ -1,0 +1,53 @@
+package org.fwmerge.nd4j;
+
+import org.nd4j.linalg.factory.Nd4j;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The library's thread policy for ND4J, applied once before the first SameDiff objective is built:
+ * ND4J's native threads (its OpenMP pool and OpenBLAS) are limited to the cores minus one, at least
+ * one, leaving a core to the Java thread that drives the graph between native ops; fwmerge's own
+ * Java kernels use the common {@link java.util.concurrent.ForkJoinPool} and never run while a native
+ * op does, so the two never nest.
+ *
+ * <p>Why: SameDiff runs many small ops per evaluation; with a native pool as large as the machine,
+ * its threads spin between ops on the cores the driving thread needs. FW-soft on the demo's zoo
+ * (5 × 100 steps, 2 cores) took 47 s with ND4J's default threads and 17 s with one native thread
+ * ({@code fwmerge merge fwmerge-out/cli/frank-wolfe.yaml}, whole command). Set
+ * {@code -Dfwmerge.nd4j.threads=N} to choose another count; {@code OMP_NUM_THREADS} in the
+ * environment is respected as it is (the policy then does nothing).
+ */
+final class Nd4jThreads {
+
+    /** System property overriding the number of native threads. */
+    static final String PROPERTY = "fwmerge.nd4j.threads";
+
+    private static final Logger LOG = LoggerFactory.getLogger(Nd4jThreads.class);
+    private static volatile boolean applied;
+
+    private Nd4jThreads() {
+    }
+
+    /** Applies the policy once (cheap afterwards). */
+    static void apply() {
+        if (applied) {
+            return;
+        }
+        synchronized (Nd4jThreads.class) {
+            if (applied) {
+                return;
+            }
+            applied = true;
+            Integer chosen = Integer.getInteger(PROPERTY);
+            if (chosen == null && System.getenv("OMP_NUM_THREADS") != null) {
+                return;
+            }
+            int threads = chosen != null ? Math.max(1, chosen) : Math.max(1, Runtime.getRuntime().availableProcessors() - 1);
+            Nd4j.getEnvironment().setMaxThreads(threads);
+            Nd4j.getEnvironment().setMaxMasterThreads(threads);
+            Nd4j.factory().blas().setMaxThreads(threads);
+            LOG.debug("ND4J native threads: {}", threads);
+        }
+    }
+}
