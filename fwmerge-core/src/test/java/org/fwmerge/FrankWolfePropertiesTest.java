@@ -237,4 +237,85 @@ class FrankWolfePropertiesTest {
         }
         assertFalse(res.iterations().isEmpty());
     }
+
+    /** ℓ(x) = mean over samples s of ½‖x − c_s‖²; a minibatch is a subset of the targets. Counts the draws. */
+    static final class SampledQuadratic implements Objective {
+        final List<double[]> targets;
+        final java.util.concurrent.atomic.AtomicInteger draws;
+
+        SampledQuadratic(List<double[]> targets, java.util.concurrent.atomic.AtomicInteger draws) {
+            this.targets = targets;
+            this.draws = draws;
+        }
+
+        @Override
+        public double loss(Model x) {
+            double[] v = flat(x);
+            double total = 0;
+            for (double[] c : targets) {
+                for (int k = 0; k < v.length; k++) {
+                    total += 0.5 * (v[k] - c[k]) * (v[k] - c[k]);
+                }
+            }
+            return total / targets.size();
+        }
+
+        @Override
+        public Evaluation evaluate(Model x) {
+            double[] v = flat(x);
+            double[] mean = new double[v.length];
+            for (double[] c : targets) {
+                for (int k = 0; k < v.length; k++) {
+                    mean[k] += c[k] / targets.size();
+                }
+            }
+            java.util.Map<String, org.fwmerge.tensor.Tensor> gradient = new java.util.LinkedHashMap<>();
+            int at = 0;
+            for (String name : List.of("a", "b")) { // flat() order
+                float[] g = new float[(int) x.tensor(name).size()];
+                for (int k = 0; k < g.length; k++, at++) {
+                    g[k] = (float) (v[at] - mean[at]);
+                }
+                gradient.put(name, x.backend().fromFloats(g, x.tensor(name).shape()));
+            }
+            return new Evaluation(loss(x), gradient);
+        }
+
+        @Override
+        public Objective minibatch(int size, java.util.random.RandomGenerator random) {
+            draws.incrementAndGet();
+            List<double[]> pick = new ArrayList<>(targets);
+            java.util.Collections.shuffle(pick, new Random(random.nextLong()));
+            return new SampledQuadratic(pick.subList(0, Math.min(size, pick.size())), draws);
+        }
+    }
+
+    @Test
+    void soft_minibatches_reproducible_lastPointJudgedOnEverySample() throws Exception {
+        Random r = new Random(21);
+        double[][] v = randomVertices(r, 5, 6);
+        List<double[]> targets = new ArrayList<>();
+        for (int s = 0; s < 12; s++) {
+            targets.add(randomTarget(r, 6));
+        }
+        java.util.concurrent.atomic.AtomicInteger draws = new java.util.concurrent.atomic.AtomicInteger();
+        SampledQuadratic obj = new SampledQuadratic(targets, draws);
+        double[] first = null;
+        for (int run = 0; run < 2; run++) {
+            draws.set(0);
+            MergeResult res = FrankWolfeMerger.builder().objective(obj)
+                    .soft(SoftOptions.topK(2).withCoefficients(CoefficientOptions.defaults().withBatchSize(3).withSteps(20)))
+                    .maxIterations(3).backend(B).build().merge(pool(v));
+            assertEquals(3 * 20, draws.get(), "one draw per inner step");
+            double[] out = flat(res.model());
+            assertEquals(obj.loss(res.model()), res.finalLoss(), 1e-12, "the returned point is judged on every sample");
+            if (first == null) {
+                first = out;
+            } else {
+                assertTrue(java.util.Arrays.equals(first, out), "same seeds, same draws, same point");
+            }
+        }
+        assertThrows(IllegalArgumentException.class, () -> CoefficientOptions.defaults().withBatchSize(-1));
+        assertEquals(16, CoefficientOptions.defaults().batchSize());
+    }
 }

@@ -44,7 +44,6 @@ final class Nd4jThreads {
                 return;
             }
             int threads = chosen != null ? Math.max(1, chosen) : Math.max(1, Runtime.getRuntime().availableProcessors() - 1);
-            Nd4j.getEnvironment().setMaxThreads(threads);
             Nd4j.getEnvironment().setMaxMasterThreads(threads);
             Nd4j.factory().blas().setMaxThreads(threads);
             LOG.debug("ND4J native threads: {}", threads);

@@ -183,6 +183,46 @@ class SameDiffObjectiveTest {
     }
 
     @Test
+    void minibatch_isTheObjectiveBuiltOnTheDrawnRows() {
+        SameDiffObjective obj = builder(graph()).crossEntropy(LABELS).build();
+        SameDiffObjective batch = obj.minibatch(3, new SplittableRandom(11));
+        // The documented draw: a partial Fisher-Yates shuffle from the same stream.
+        SplittableRandom r = new SplittableRandom(11);
+        int[] order = java.util.stream.IntStream.range(0, N).toArray();
+        for (int i = 0; i < 3; i++) {
+            int j = i + r.nextInt(N - i);
+            int t = order[i];
+            order[i] = order[j];
+            order[j] = t;
+        }
+        double[][] in = inputs();
+        double[][] rows = new double[3][];
+        int[] labels = new int[3];
+        for (int i = 0; i < 3; i++) {
+            rows[i] = in[order[i]];
+            labels[i] = LABELS[order[i]];
+        }
+        SameDiffObjective direct = SameDiffObjective.builder().graph(graph())
+                .parameter("layer1.weight", "w1").parameter("layer1.bias", "b1").parameter("layer2.weight", "w2")
+                .input("in", Nd4j.createFromArray(rows)).logits("logits").crossEntropy(labels).build();
+        try (Model x = point(ND, 4); Evaluation eb = batch.evaluate(x); Evaluation ed = direct.evaluate(x)) {
+            double[][] z = logits(x);
+            double expected = 0;
+            for (int i = 0; i < 3; i++) {
+                expected -= logSoftmax(z[order[i]])[labels[i]] / 3;
+            }
+            assertEquals(expected, batch.loss(x), 1e-12 * expected);
+            assertEquals(ed.loss(), eb.loss(), 0.0);
+            for (String name : x.names()) {
+                assertArrayEquals(ND.toFloats(ed.gradient(name)), ND.toFloats(eb.gradient(name)), 0f, name);
+            }
+            assertEquals(crossEntropyRef(x), obj.loss(x), 1e-12, "the full objective is unchanged");
+        }
+        assertSame(obj, obj.minibatch(N, new SplittableRandom(1)), "a batch of every sample is the objective");
+        assertThrows(IllegalArgumentException.class, () -> obj.minibatch(0, new SplittableRandom(1)));
+    }
+
+    @Test
     void crossEntropy_oneHotLabels_equalClassLabels() {
         INDArray oneHot = Nd4j.zeros(DataType.FLOAT, N, OUT);
         for (int s = 0; s < N; s++) {
