@@ -110,18 +110,26 @@ public final class BenchCommand implements Callable<Integer> {
 
             // Memory and time per method, smallest and largest pool.
             Map<String, long[]> rss = new LinkedHashMap<>();
+            Map<String, Long> tensorPeak = new LinkedHashMap<>();
             int min = counts.stream().min(Integer::compare).orElseThrow();
             for (int n : new int[] {min, max}) {
                 List<Path> f = files.get(DType.BF16);
                 for (var method : methods(b).entrySet()) {
                     try (ModelPool pool = ModelPool.open(f.get(0), f.subList(1, 1 + n))) {
                         Memory.resetPeak();
+                        if (b instanceof Nd4jBackend nd) {
+                            nd.resetPeakAllocatedBytes();
+                        }
+                        long before = b instanceof Nd4jBackend nd ? nd.allocatedBytes() : 0;
                         long t0 = System.nanoTime();
                         MergeResult r = method.getValue().merge(pool);
                         try (Model merged = r.model()) {
                             double s = (System.nanoTime() - t0) / 1e9;
                             long peak = Memory.kb("VmHWM");
                             rss.computeIfAbsent(method.getKey(), k -> new long[2])[n == min ? 0 : 1] = peak;
+                            if (n == max && b instanceof Nd4jBackend nd) {
+                                tensorPeak.put(method.getKey(), nd.peakAllocatedBytes() - before);
+                            }
                             if (n == max && method.getKey().equals("TIES")) {
                                 double cat = catSeconds(f.subList(0, 1 + n));
                                 row(out, "TIES, " + n + " BF16 candidates", s, "cat of the inputs " + secs(cat), s / cat,
@@ -137,8 +145,16 @@ public final class BenchCommand implements Callable<Integer> {
                 out.printf("| peak RSS, %s, %d vs %d BF16 candidates | %d MiB | %d MiB | %.2f× | ≤ 1.15× |%n", e.getKey(), max,
                         min, v[1] >> 10, v[0] >> 10, v[1] / (double) v[0]);
             }
-            out.printf("%nanonymous memory now (RssAnon): %d MiB; ND4J tensors' peak: %s%n", Memory.kb("RssAnon") >> 10,
-                    b instanceof Nd4jBackend nd ? (nd.peakAllocatedBytes() >> 20) + " MiB" : "n/a");
+            // The README's formula: the merged model (4 bytes per parameter) for the data-free methods;
+            // point, next point and gradient, plus a copy of the best iterate, for FW-hard.
+            Map<String, Integer> copies = Map.of("task arithmetic", 1, "TIES", 1, "FW-hard (3 it.)", 4);
+            for (var e : tensorPeak.entrySet()) {
+                out.printf("| tensor memory, %s, %d candidates | %d MiB | formula %d × 4 bytes × %d = %d MiB | %.2f× | ≤ 1× |%n",
+                        e.getKey(), max, e.getValue() >> 20, copies.get(e.getKey()), params,
+                        (copies.get(e.getKey()) * 4L * params) >> 20,
+                        e.getValue() / (double) (copies.get(e.getKey()) * 4L * params));
+            }
+            out.printf("%nanonymous memory now (RssAnon): %d MiB%n", Memory.kb("RssAnon") >> 10);
             return 0;
         } finally {
             try (Stream<Path> s = Files.walk(root)) {

@@ -11,7 +11,7 @@ import picocli.CommandLine.Spec;
 /**
  * The {@code fwmerge} command line: {@code java -jar fwmerge.jar <command> ...}.
  *
- * <p>Commands: {@code inspect PATH [--base BASE]} lists and validates a checkpoint; {@code merge CONFIG.yaml OUT_DIR} merges the models of a mergekit-style configuration; {@code demo} runs the end-to-end demo. Exit code 0 on
+ * <p>Commands: {@code inspect PATH [--base BASE]} lists and validates a checkpoint; {@code merge CONFIG.yaml OUT_DIR} merges the models of a mergekit-style configuration; {@code demo} runs the end-to-end demo; {@code bench} measures memory and throughput on synthetic checkpoints. Exit code 0 on
  * success, 1 when the input is invalid (the reason printed on one line to standard error, without a
  * stack trace), 2 for a usage error.
  */

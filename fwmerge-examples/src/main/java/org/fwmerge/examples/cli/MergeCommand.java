@@ -19,6 +19,7 @@ import org.fwmerge.MergeResult;
 import org.fwmerge.Merger;
 import org.fwmerge.ModelPool;
 import org.fwmerge.ParameterSelection;
+import org.fwmerge.CoefficientOptions;
 import org.fwmerge.SoftOptions;
 import org.fwmerge.StepSizeRule;
 import org.fwmerge.Tolerance;
@@ -200,16 +201,24 @@ final class MergeCommand implements Callable<Integer> {
             case "hard" -> b.stepSize(stepSize(c));
             case "soft" -> {
                 int k = (int) c.number("top_k", 0);
-                b.soft(k > 0 ? SoftOptions.topK(k) : c.objective() instanceof List<?> l && l.size() > 1
-                        ? SoftOptions.perTask() : SoftOptions.topK(3));
+                SoftOptions soft = k > 0 ? SoftOptions.topK(k) : c.objective() instanceof List<?> l && l.size() > 1
+                        ? SoftOptions.perTask() : SoftOptions.topK(3);
+                double batch = c.number("batch_size", CoefficientOptions.DEFAULT_BATCH_SIZE);
+                if (batch < 0 || batch != Math.rint(batch)) {
+                    throw new IllegalArgumentException("parameters.batch_size must be a whole number ≥ 0 (0: every "
+                            + "calibration sample at every step), got " + batch);
+                }
+                b.soft(soft.withCoefficients(soft.coefficients().withBatchSize((int) batch)));
                 if (c.parameters().containsKey("step_size") || c.parameters().containsKey("gamma")) {
                     throw new IllegalArgumentException("parameters.step_size and gamma apply to variant hard only");
                 }
             }
             default -> throw new IllegalArgumentException("parameters.variant must be hard or soft, got '" + variant + "'");
         }
-        if (variant.equals("hard") && c.parameters().containsKey("top_k")) {
-            throw new IllegalArgumentException("parameters.top_k applies to variant soft only");
+        for (String softOnly : List.of("top_k", "batch_size")) {
+            if (variant.equals("hard") && c.parameters().containsKey(softOnly)) {
+                throw new IllegalArgumentException("parameters." + softOnly + " applies to variant soft only");
+            }
         }
         return b.build();
     }

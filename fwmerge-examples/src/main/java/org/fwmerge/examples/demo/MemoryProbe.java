@@ -11,10 +11,10 @@ import org.fwmerge.tensor.TensorBackend;
  * {@link #start}:
  * <ul>
  * <li><b>tensors</b>: the peak of {@link Nd4jBackend#allocatedBytes()}, the storage of open tensors —
- * exact, and what the method's algorithm holds (zero-copy views of mapped checkpoints count nothing);</li>
+ * exact, and what the method's algorithm holds (checkpoints are read in chunks and count nothing);</li>
  * <li><b>process</b>: the growth of the resident set's high-water mark ({@code VmHWM} of
  * {@code /proc/self/status}, reset through {@code clear_refs}; Linux only). It adds what the JVM and
- * ND4J keep until a GC runs — mapped checkpoint pages, SameDiff's Java objects, young-generation
+ * ND4J keep until a GC runs — SameDiff's Java objects and temporaries, young-generation
  * heap — and misses memory the allocator reuses, so it depends on what ran before.</li>
  * </ul>
  */

@@ -131,13 +131,13 @@ final class Report {
         appendSeries(md, millis, "pool size", "%.0f");
         if (!tensorMb.isEmpty()) {
             md.append(String.format("%nPeak tensor memory (MB): the most the backend's open tensors held during the "
-                    + "merge, above the level before it; exact, mapped checkpoints count nothing. One model is %.1f MB."
+                    + "merge, above the level before it; exact (checkpoints are read in chunks, not held). One model is %.1f MB."
                     + "%n%n", modelMb));
             appendSeries(md, tensorMb, "pool size", "%.1f");
         }
         if (!processMb.isEmpty()) {
             md.append("\nPeak process memory growth (MB, Linux VmHWM above the pre-merge resident set): adds what the "
-                    + "JVM and ND4J keep until a GC (pages of mapped checkpoints, SameDiff's temporaries, young heap) and "
+                    + "JVM and ND4J keep until a GC (SameDiff's temporaries, young heap) and "
                     + "misses memory reused from earlier work.\n\n");
             appendSeries(md, processMb, "pool size", "%.1f");
         }

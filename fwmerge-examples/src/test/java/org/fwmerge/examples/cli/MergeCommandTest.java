@@ -11,6 +11,7 @@ import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.fwmerge.MergeResult;
 import org.fwmerge.Model;
@@ -251,23 +252,30 @@ class MergeCommandTest {
         cal.put("labels", labels);
         Safetensors.write(Model.ofArrays("cal", REF, cal, Map.of("inputs", new long[] {6, 2})),
                 tmp.resolve("cal.safetensors"), DType.F32, Map.of());
-        Path cfg = yaml("""
+        String config = """
                 merge_method: frank_wolfe
                 base_model: $D/base
                 models:
                   - model: $D/m1.safetensors
                   - model: $D/m2.safetensors
                   - model: $D/m3.safetensors
-                parameters: {variant: soft, iterations: 3}
+                parameters: {variant: soft, iterations: 3%s}
                 objective:
                   - graph: $D/graph.sd
                     calibration: $D/cal.safetensors
-                """);
-        Result r = run("merge", cfg.toString(), tmp.resolve("out").toString());
-        assertEquals(0, r.code(), r.err());
-        float[] w = merged("out", "w");
-        assertTrue(crossEntropy(w, inputs, labels) < crossEntropy(W[0], inputs, labels) - 0.1,
-                "merged " + java.util.Arrays.toString(w) + "\n" + r.err());
+                """;
+        // Every sample per coefficient step (6 < the default batch of 16), then minibatches of 2.
+        for (String extra : List.of("", ", batch_size: 2")) {
+            String out = extra.isEmpty() ? "soft-all" : "soft-batch";
+            Result r = run("merge", yaml(String.format(config, extra)).toString(), tmp.resolve(out).toString());
+            assertEquals(0, r.code(), r.err());
+            float[] w = merged(out, "w");
+            assertTrue(crossEntropy(w, inputs, labels) < crossEntropy(W[0], inputs, labels) - 0.1,
+                    extra + " merged " + java.util.Arrays.toString(w) + "\n" + r.err());
+        }
+        assertFails(String.format(config, ", batch_size: -1"), "parameters.batch_size must be a whole number ≥ 0");
+        assertFails(String.format(config, ", batch_size: 2").replace("variant: soft", "variant: hard"),
+                "parameters.batch_size applies to variant soft only");
     }
 
     private static int argmax(float[] v) {
