@@ -111,24 +111,28 @@ public final class Dare extends BaselineMerger {
         List<String> names = pool.select(parameters);
         Model out = Support.zeros(pool, names, backend, "dare-task-arithmetic");
         try {
+            // One sweep per tensor (its drop streams run from its start), tensors in parallel; the dropped
+            // differences are added in candidate order, then scaled and added to the base.
             Deltas d = new Deltas(pool.base(), pool.candidates(), drop, null);
-            float[] buf = new float[Support.CHUNK];
-            for (String name : names) {
-                Tensor o = out.tensor(name);
-                try (Tensor base = pool.base().load(name, backend)) {
-                    for (int i = 0; i < pool.size(); i++) {
-                        d.stream(i, name, base, (off, v, len) -> {
-                            backend.get(o, off, buf, 0, len);
-                            for (int k = 0; k < len; k++) {
-                                buf[k] += v[k];
-                            }
-                            backend.set(o, off, buf, 0, len);
-                        });
+            List<Deltas.Piece> pieces = d.pieces(names, out);
+            org.fwmerge.internal.Parallel.items(pieces.size(), q -> {
+                Deltas.Piece piece = pieces.get(q);
+                Tensor o = out.tensor(names.get(piece.tensor()));
+                float[] acc = new float[Deltas.SWEEP_CHUNK];
+                d.sweep(names.get(piece.tensor()), piece.from(), piece.to(), (off, len, a, tau) -> {
+                    java.util.Arrays.fill(acc, 0, len, 0f);
+                    for (float[] v : tau) {
+                        for (int k = 0; k < len; k++) {
+                            acc[k] += v[k];
+                        }
                     }
-                    backend.scale(scaling, o);
-                    backend.axpy(1.0, base, o);
-                }
-            }
+                    for (int k = 0; k < len; k++) {
+                        acc[k] = (float) ((float) (scaling * acc[k]) + (double) a[k]);
+                    }
+                    backend.set(o, off, acc, 0, len);
+                });
+                return null;
+            });
         } catch (RuntimeException e) {
             out.close();
             throw e;

@@ -59,6 +59,29 @@ final class Deltas {
         return drop == null;
     }
 
+    /** A range of one tensor (index into the names), the unit of parallel work. */
+    record Piece(int tensor, long from, long to) {
+    }
+
+    /** Each tensor in ranges of at least {@link org.fwmerge.internal.Parallel#MIN_PER_RANGE} (whole tensors under a drop mask). */
+    List<Piece> pieces(List<String> names, org.fwmerge.Model out) {
+        int cores = java.util.concurrent.ForkJoinPool.getCommonPoolParallelism() + 1;
+        List<Piece> pieces = new java.util.ArrayList<>();
+        for (int p = 0; p < names.size(); p++) {
+            long size = out.tensor(names.get(p)).size();
+            int parts = splittable() ? (int) Math.max(1, Math.min(cores, size / org.fwmerge.internal.Parallel.MIN_PER_RANGE)) : 1;
+            long step = (size + parts - 1) / parts;
+            step = (step + Deltas.SWEEP_CHUNK - 1) / Deltas.SWEEP_CHUNK * Deltas.SWEEP_CHUNK;
+            for (long from = 0; from < size || from == 0; from += step) {
+                pieces.add(new Piece(p, from, Math.min(size, from + step)));
+                if (step == 0) {
+                    break;
+                }
+            }
+        }
+        return pieces;
+    }
+
     /** Streams τ_i of tensor {@code name}. */
     void stream(int i, String name, Visitor v) {
         try (TensorReader at = anchor.reader(name)) {

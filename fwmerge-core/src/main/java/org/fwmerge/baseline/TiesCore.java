@@ -1,6 +1,5 @@
 package org.fwmerge.baseline;
 
-import java.util.ArrayList;
 import java.util.List;
 import org.fwmerge.Model;
 import org.fwmerge.internal.Parallel;
@@ -20,10 +19,6 @@ import org.fwmerge.tensor.TensorBackend;
  */
 final class TiesCore {
 
-    /** A range of one tensor, the unit of parallel work. */
-    private record Piece(int tensor, long from, long to) {
-    }
-
     private TiesCore() {
     }
 
@@ -34,11 +29,11 @@ final class TiesCore {
         int n = d.count();
         boolean whole = trim == Ties.Trim.WHOLE_MODEL;
         float[][] thr = thresholds(d, names, topK, trim, out);
-        List<Piece> pieces = pieces(d, names, out);
+        List<Deltas.Piece> pieces = d.pieces(names, out);
 
         // Sweep A: S = Σ_i trimmed τ_i (into out), and Σ sign(S) per piece.
         List<Long> pieceSigns = Parallel.items(pieces.size(), q -> {
-            Piece piece = pieces.get(q);
+            Deltas.Piece piece = pieces.get(q);
             Tensor o = out.tensor(names.get(piece.tensor()));
             float[] acc = new float[Deltas.SWEEP_CHUNK];
             long[] signs = {0};
@@ -74,7 +69,7 @@ final class TiesCore {
         // Sweep B: keep trimmed entries agreeing with the elected sign; sum or mean them; scale; add the anchor.
         boolean mean = combine == Ties.Combine.MEAN;
         Parallel.items(pieces.size(), q -> {
-            Piece piece = pieces.get(q);
+            Deltas.Piece piece = pieces.get(q);
             Tensor o = out.tensor(names.get(piece.tensor()));
             float tieSign = majority[piece.tensor()];
             float[] elected = new float[Deltas.SWEEP_CHUNK];
@@ -107,25 +102,6 @@ final class TiesCore {
             });
             return null;
         });
-    }
-
-    /** Each tensor in ranges of at least {@link Parallel#MIN_PER_RANGE} (whole tensors under a drop mask). */
-    private static List<Piece> pieces(Deltas d, List<String> names, Model out) {
-        int cores = java.util.concurrent.ForkJoinPool.getCommonPoolParallelism() + 1;
-        List<Piece> pieces = new ArrayList<>();
-        for (int p = 0; p < names.size(); p++) {
-            long size = out.tensor(names.get(p)).size();
-            int parts = d.splittable() ? (int) Math.max(1, Math.min(cores, size / Parallel.MIN_PER_RANGE)) : 1;
-            long step = (size + parts - 1) / parts;
-            step = (step + Deltas.SWEEP_CHUNK - 1) / Deltas.SWEEP_CHUNK * Deltas.SWEEP_CHUNK;
-            for (long from = 0; from < size || from == 0; from += step) {
-                pieces.add(new Piece(p, from, Math.min(size, from + step)));
-                if (step == 0) {
-                    break;
-                }
-            }
-        }
-        return pieces;
     }
 
     /** thr[i][0] (whole model) or thr[i][p] (per tensor): entries with |τ| ≥ thr are kept. Candidates in parallel. */

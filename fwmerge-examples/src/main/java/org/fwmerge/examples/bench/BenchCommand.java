@@ -13,6 +13,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import org.fwmerge.BlockPartition;
+import org.fwmerge.CoefficientOptions;
 import org.fwmerge.Evaluation;
 import org.fwmerge.FrankWolfeMerger;
 import org.fwmerge.Lmo;
@@ -21,6 +22,7 @@ import org.fwmerge.Merger;
 import org.fwmerge.Model;
 import org.fwmerge.ModelPool;
 import org.fwmerge.Objective;
+import org.fwmerge.SoftOptions;
 import org.fwmerge.baseline.TaskArithmetic;
 import org.fwmerge.baseline.Ties;
 import org.fwmerge.internal.BlockLayout;
@@ -41,7 +43,8 @@ import picocli.CommandLine.Spec;
  * temporary folder (deleted afterwards), each printed beside its reference measured in the same run:
  * <ul>
  * <li>peak resident memory (VmHWM of {@code /proc/self/status}, reset through {@code clear_refs}
- * before each merge) of task arithmetic, TIES and FW-hard for the smallest and the largest pool;</li>
+ * before each merge) of task arithmetic, TIES, FW-hard and FW-soft for the smallest and the largest
+ * pool, and their peak tensor memory beside the README's formula;</li>
  * <li>one task-wise LMO pass (⟨g, θ_i⟩ for every candidate, read from the files) against BLAS
  * {@code sdot} over the same gradient and candidates held in memory, and the BF16 pass against the
  * F32 pass of the same parameter count;</li>
@@ -147,7 +150,8 @@ public final class BenchCommand implements Callable<Integer> {
             }
             // The README's formula: the merged model (4 bytes per parameter) for the data-free methods;
             // point, next point and gradient, plus a copy of the best iterate, for FW-hard.
-            Map<String, Integer> copies = Map.of("task arithmetic", 1, "TIES", 1, "FW-hard (3 it.)", 4);
+            Map<String, Integer> copies = Map.of("task arithmetic", 1, "TIES", 1, "FW-hard (3 it.)", 4,
+                    "FW-soft (2 it. × 10 steps, top 2)", 4);
             for (var e : tensorPeak.entrySet()) {
                 out.printf("| tensor memory, %s, %d candidates | %d MiB | formula %d × 4 bytes × %d = %d MiB | %.2f× | ≤ 1× |%n",
                         e.getKey(), max, e.getValue() >> 20, copies.get(e.getKey()), params,
@@ -171,6 +175,9 @@ public final class BenchCommand implements Callable<Integer> {
         m.put("TIES", Ties.builder().backend(b).build());
         m.put("FW-hard (3 it.)", FrankWolfeMerger.builder().objective(new HalfSquaredNorm()).maxIterations(3)
                 .backend(b).build());
+        m.put("FW-soft (2 it. × 10 steps, top 2)", FrankWolfeMerger.builder().objective(new HalfSquaredNorm())
+                .soft(SoftOptions.topK(2).withCoefficients(CoefficientOptions.defaults().withSteps(10)))
+                .maxIterations(2).backend(b).build());
         return m;
     }
 
