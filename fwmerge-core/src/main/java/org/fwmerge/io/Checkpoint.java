@@ -37,9 +37,10 @@ public interface Checkpoint extends AutoCloseable {
     }
 
     /**
-     * The tensor's values converted to float32, as a read-only tensor of {@code backend} (possibly a
-     * zero-copy view of a mapped file). The caller owns the returned tensor and should close it
-     * when done so native memory is released at once.
+     * The tensor's values converted to float32, as a read-only tensor of {@code backend} holding a
+     * copy: the whole tensor in memory, which merging kernels avoid by streaming {@link #reader}
+     * instead. The caller owns the returned tensor and should close it when done so native memory
+     * is released at once.
      *
      * @throws IllegalArgumentException       if there is no such tensor
      * @throws java.io.UncheckedIOException   wrapping a {@link CheckpointException} if the dtype is
@@ -87,7 +88,7 @@ public interface Checkpoint extends AutoCloseable {
         return List.of();
     }
 
-    /** Releases file mappings; tensors already loaded stay valid only if copied. */
+    /** Closes the files; tensors already loaded stay valid (they are copies), readers do not. */
     @Override
     default void close() {
     }

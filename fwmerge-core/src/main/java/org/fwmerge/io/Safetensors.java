@@ -28,7 +28,7 @@ import org.fwmerge.tensor.TensorBackend;
  * <p>Reading validates the whole header at open, by the reference implementation's rules and in its
  * order (see {@code docs/safetensors.md}); a bad file fails with a {@link CheckpointException}
  * subtype naming the file, the tensor and the offending value. Files are opened read-only and
- * never written; tensor data are memory-mapped per tensor only when loaded.
+ * never written; tensor data are read, in ranges, only when asked for (see {@link Checkpoint#reader}).
  *
  * <p>Writing is atomic: each file is written to a temporary file in the target folder, forced to
  * disk and renamed over the target, so a reader never sees a half-written checkpoint and a failure

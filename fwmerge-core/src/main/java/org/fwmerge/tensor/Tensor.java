@@ -5,7 +5,7 @@ package org.fwmerge.tensor;
  *
  * <p>Tensors are handles; all arithmetic goes through the backend that made them, so that a
  * backend can keep its data off-heap or on a GPU. A tensor obtained from a checkpoint is
- * {@linkplain #isReadOnly() read-only} (it may be a view of a memory-mapped file): backends
+ * {@linkplain #isReadOnly() read-only} (a backend may alias the caller's buffer): backends
  * refuse to write into it. {@link #close()} releases native memory at once instead of at the
  * next garbage collection; closing a view never frees the storage it aliases.
  */

@@ -36,8 +36,8 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * too), so the products are formed and summed in double in Java, over blocks bulk-copied from the
  * native buffers. It agrees with the reference backend to ~1e-15 relative.
  *
- * <p>{@link #readOnlyFloats} over a direct little-endian buffer (a memory-mapped checkpoint region)
- * is zero-copy; the tensor keeps the buffer reachable. Writes into read-only tensors are refused
+ * <p>{@link #readOnlyFloats} over a direct little-endian buffer is zero-copy; the tensor keeps the
+ * buffer reachable (a caller may hand it a read-only memory mapping). Writes into read-only tensors are refused
  * before any native call: an in-place ND4J op on a read-only mapping would crash the JVM.
  */
 public final class Nd4jBackend implements TensorBackend {
