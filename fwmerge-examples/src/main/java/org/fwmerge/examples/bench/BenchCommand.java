@@ -71,6 +71,17 @@ public final class BenchCommand implements Callable<Integer> {
             description = "Elements per tensor (default: ${DEFAULT-VALUE}).")
     long tensorSize;
 
+    @Option(names = "--dtypes", split = ",", defaultValue = "F32,BF16",
+            description = "Dtypes of the synthetic pools (default: ${DEFAULT-VALUE}); the methods run on the last.")
+    List<DType> dtypes;
+
+    @Option(names = "--methods", split = ",", defaultValue = "ta,ties,fw-hard,fw-soft",
+            description = "Methods to time and measure: ta, ties, fw-hard, fw-soft (default: ${DEFAULT-VALUE}).")
+    List<String> methodKeys;
+
+    @Option(names = "--skip-lmo", description = "Skip the LMO figures (for pools larger than the page cache).")
+    boolean skipLmo;
+
     @Option(names = "--dir", description = "Where to write the checkpoints (default: a new temporary folder).")
     Path dir;
 
@@ -82,42 +93,53 @@ public final class BenchCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         TensorBackend b = TensorBackends.get();
+        List<Method> chosen = new ArrayList<>();
+        for (String key : methodKeys) {
+            chosen.add(Method.of(key.trim(), b));
+        }
         Path root = Files.createTempDirectory(dir == null ? Path.of(System.getProperty("java.io.tmpdir")) : dir,
                 "fwmerge-bench");
         try {
             int max = counts.stream().max(Integer::compare).orElseThrow();
+            int min = counts.stream().min(Integer::compare).orElseThrow();
             out.printf("fwmerge bench: backend %s, %d cores, max heap %d MiB; %d parameters per checkpoint in tensors of %d%n",
                     b.name(), Runtime.getRuntime().availableProcessors(), Runtime.getRuntime().maxMemory() >> 20,
                     params, tensorSize);
             Map<DType, List<Path>> files = new LinkedHashMap<>();
-            for (DType dtype : List.of(DType.F32, DType.BF16)) {
+            for (DType dtype : dtypes) {
                 files.put(dtype, Synthetic.write(root.resolve(dtype.name()), max, params, tensorSize, dtype));
             }
             out.printf("wrote %d + 1 checkpoints per dtype under %s%n%n", max, root);
             out.println("| figure | measured | reference | ratio | target |");
             out.println("|---|---|---|---|---|");
 
-            // LMO: F32 and BF16 pools of `max` candidates, against in-memory BLAS sdot.
+            // LMO over `max` candidates of each dtype; F32 against in-memory BLAS sdot, BF16 against F32.
             Map<DType, Double> lmo = new LinkedHashMap<>();
-            for (DType dtype : files.keySet()) {
-                List<Path> f = files.get(dtype);
-                try (ModelPool pool = ModelPool.open(f.get(0), f.subList(1, f.size()))) {
-                    lmo.put(dtype, lmoSeconds(pool, b));
+            if (!skipLmo) {
+                for (DType dtype : files.keySet()) {
+                    List<Path> f = files.get(dtype);
+                    try (ModelPool pool = ModelPool.open(f.get(0), f.subList(1, f.size()))) {
+                        lmo.put(dtype, lmoSeconds(pool, b));
+                    }
                 }
             }
-            double sdot = sdotSeconds(files.get(DType.F32), max);
-            row(out, "LMO pass, " + max + " F32 candidates", lmo.get(DType.F32), "in-memory BLAS sdot " + secs(sdot),
-                    sdot / lmo.get(DType.F32), "≥ 0.9×");
-            row(out, "LMO pass, " + max + " BF16 candidates", lmo.get(DType.BF16), "F32 pass " + secs(lmo.get(DType.F32)),
-                    lmo.get(DType.BF16) / lmo.get(DType.F32), "≤ 1.2× (BF16/F32)");
+            if (lmo.containsKey(DType.F32)) {
+                double sdot = sdotSeconds(files.get(DType.F32), max);
+                row(out, "LMO pass, " + max + " F32 candidates", lmo.get(DType.F32), "in-memory BLAS sdot " + secs(sdot),
+                        sdot / lmo.get(DType.F32), "≥ 0.9×");
+            }
+            if (lmo.containsKey(DType.F32) && lmo.containsKey(DType.BF16)) {
+                row(out, "LMO pass, " + max + " BF16 candidates", lmo.get(DType.BF16), "F32 pass " + secs(lmo.get(DType.F32)),
+                        lmo.get(DType.BF16) / lmo.get(DType.F32), "≤ 1.2× (BF16/F32)");
+            }
 
-            // Memory and time per method, smallest and largest pool.
-            Map<String, long[]> rss = new LinkedHashMap<>();
-            Map<String, Long> tensorPeak = new LinkedHashMap<>();
-            int min = counts.stream().min(Integer::compare).orElseThrow();
-            for (int n : new int[] {min, max}) {
-                List<Path> f = files.get(DType.BF16);
-                for (var method : methods(b).entrySet()) {
+            // Time and memory per method, smallest and largest pool, on the last dtype's checkpoints.
+            DType dtype = dtypes.get(dtypes.size() - 1);
+            List<Path> f = files.get(dtype);
+            Map<Method, long[]> rss = new LinkedHashMap<>();
+            Map<Method, Long> tensorPeak = new LinkedHashMap<>();
+            for (int n : min == max ? new int[] {max} : new int[] {min, max}) {
+                for (Method method : chosen) {
                     try (ModelPool pool = ModelPool.open(f.get(0), f.subList(1, 1 + n))) {
                         Memory.resetPeak();
                         if (b instanceof Nd4jBackend nd) {
@@ -125,38 +147,38 @@ public final class BenchCommand implements Callable<Integer> {
                         }
                         long before = b instanceof Nd4jBackend nd ? nd.allocatedBytes() : 0;
                         long t0 = System.nanoTime();
-                        MergeResult r = method.getValue().merge(pool);
+                        MergeResult r = method.merger().merge(pool);
                         try (Model merged = r.model()) {
                             double s = (System.nanoTime() - t0) / 1e9;
-                            long peak = Memory.kb("VmHWM");
-                            rss.computeIfAbsent(method.getKey(), k -> new long[2])[n == min ? 0 : 1] = peak;
-                            if (n == max && b instanceof Nd4jBackend nd) {
-                                tensorPeak.put(method.getKey(), nd.peakAllocatedBytes() - before);
-                            }
-                            if (n == max && method.getKey().equals("TIES")) {
+                            long[] v = rss.computeIfAbsent(method, k -> new long[2]);
+                            v[n == min ? 0 : 1] = Memory.kb("VmHWM");
+                            if (n == max) {
+                                if (b instanceof Nd4jBackend nd) {
+                                    tensorPeak.put(method, nd.peakAllocatedBytes() - before);
+                                }
                                 double cat = catSeconds(f.subList(0, 1 + n));
-                                row(out, "TIES, " + n + " BF16 candidates", s, "cat of the inputs " + secs(cat), s / cat,
-                                        "≤ 3× cat");
+                                row(out, method.label() + ", " + n + " " + dtype + " candidates", s,
+                                        "cat of the inputs " + secs(cat), s / cat, method.key().equals("ties") ? "≤ 3× cat" : "");
                             }
-                            out.flush();
                         }
                     }
                 }
             }
             for (var e : rss.entrySet()) {
                 long[] v = e.getValue();
-                out.printf("| peak RSS, %s, %d vs %d BF16 candidates | %d MiB | %d MiB | %.2f× | ≤ 1.15× |%n", e.getKey(), max,
-                        min, v[1] >> 10, v[0] >> 10, v[1] / (double) v[0]);
+                if (min != max) {
+                    out.printf("| peak RSS, %s, %d vs %d %s candidates | %d MiB | %d MiB | %.2f× | ≤ 1.15× |%n",
+                            e.getKey().label(), max, min, dtype, v[1] >> 10, v[0] >> 10, v[1] / (double) v[0]);
+                } else {
+                    out.printf("| peak RSS, %s, %d %s candidates | %d MiB | | | |%n", e.getKey().label(), max, dtype,
+                            v[0] >> 10);
+                }
             }
-            // The README's formula: the merged model (4 bytes per parameter) for the data-free methods;
-            // point, next point and gradient, plus a copy of the best iterate, for FW-hard.
-            Map<String, Integer> copies = Map.of("task arithmetic", 1, "TIES", 1, "FW-hard (3 it.)", 4,
-                    "FW-soft (2 it. × 10 steps, top 2)", 4);
             for (var e : tensorPeak.entrySet()) {
+                int copies = e.getKey().copies();
                 out.printf("| tensor memory, %s, %d candidates | %d MiB | formula %d × 4 bytes × %d = %d MiB | %.2f× | ≤ 1× |%n",
-                        e.getKey(), max, e.getValue() >> 20, copies.get(e.getKey()), params,
-                        (copies.get(e.getKey()) * 4L * params) >> 20,
-                        e.getValue() / (double) (copies.get(e.getKey()) * 4L * params));
+                        e.getKey().label(), max, e.getValue() >> 20, copies, params, (copies * 4L * params) >> 20,
+                        e.getValue() / (double) (copies * 4L * params));
             }
             out.printf("%nanonymous memory now (RssAnon): %d MiB%n", Memory.kb("RssAnon") >> 10);
             return 0;
@@ -169,16 +191,26 @@ public final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    private static Map<String, Merger> methods(TensorBackend b) {
-        Map<String, Merger> m = new LinkedHashMap<>();
-        m.put("task arithmetic", TaskArithmetic.builder().backend(b).build());
-        m.put("TIES", Ties.builder().backend(b).build());
-        m.put("FW-hard (3 it.)", FrankWolfeMerger.builder().objective(new HalfSquaredNorm()).maxIterations(3)
-                .backend(b).build());
-        m.put("FW-soft (2 it. × 10 steps, top 2)", FrankWolfeMerger.builder().objective(new HalfSquaredNorm())
-                .soft(SoftOptions.topK(2).withCoefficients(CoefficientOptions.defaults().withSteps(10)))
-                .maxIterations(2).backend(b).build());
-        return m;
+    /**
+     * A measured method: its command-line key, label, the float32 copies of the merged parameters the
+     * README's formula gives it (the result for the data-free methods; point, next point, gradient and
+     * a copy of the best iterate for FW), and the merger.
+     */
+    private record Method(String key, String label, int copies, Merger merger) {
+        static Method of(String key, TensorBackend b) {
+            return switch (key) {
+                case "ta" -> new Method(key, "task arithmetic", 1, TaskArithmetic.builder().backend(b).build());
+                case "ties" -> new Method(key, "TIES", 1, Ties.builder().backend(b).build());
+                case "fw-hard" -> new Method(key, "FW-hard (3 it.)", 4, FrankWolfeMerger.builder()
+                        .objective(new HalfSquaredNorm()).maxIterations(3).backend(b).build());
+                case "fw-soft" -> new Method(key, "FW-soft (2 it. × 10 steps, top 2)", 4, FrankWolfeMerger.builder()
+                        .objective(new HalfSquaredNorm())
+                        .soft(SoftOptions.topK(2).withCoefficients(CoefficientOptions.defaults().withSteps(10)))
+                        .maxIterations(2).backend(b).build());
+                default -> throw new IllegalArgumentException("unknown method '" + key
+                        + "' (choose from ta, ties, fw-hard, fw-soft)");
+            };
+        }
     }
 
     /** Best of 3 passes (after a warm-up) of the task-wise LMO with a random gradient. */
@@ -278,29 +310,81 @@ public final class BenchCommand implements Callable<Integer> {
         private Synthetic() {
         }
 
-        /** Writes base.safetensors and {@code n} candidates; returns [base, candidates…]. */
+        /**
+         * Writes base.safetensors and {@code n} candidates, each generated tensor by tensor as it is
+         * written (one tensor in memory, whatever the size); returns [base, candidates…].
+         */
         static List<Path> write(Path dir, int n, long params, long tensorSize, DType dtype) throws IOException {
             Files.createDirectories(dir);
-            TensorBackend ref = TensorBackends.reference();
             List<Path> out = new ArrayList<>();
             for (int i = 0; i <= n; i++) {
-                Map<String, float[]> arrays = new LinkedHashMap<>();
-                SplittableRandom base = new SplittableRandom(1);
-                SplittableRandom noise = new SplittableRandom(100 + i);
-                for (long off = 0, t = 0; off < params; off += tensorSize, t++) {
-                    float[] v = new float[(int) Math.min(tensorSize, params - off)];
-                    for (int k = 0; k < v.length; k++) {
-                        v[k] = (float) (base.nextGaussian() * 0.02 + (i == 0 ? 0 : noise.nextGaussian() * 0.002));
-                    }
-                    arrays.put(String.format("layers.%03d.weight", t), v);
-                }
                 Path p = dir.resolve(i == 0 ? "base.safetensors" : String.format("candidate-%03d.safetensors", i));
-                try (Model m = Model.ofArrays(p.getFileName().toString(), ref, arrays, Map.of())) {
-                    Safetensors.write(m, p, dtype, Map.of());
+                try (Generated g = new Generated(i, params, tensorSize)) {
+                    Safetensors.write(g, p, dtype, Map.of());
                 }
                 out.add(p);
             }
             return out;
+        }
+
+        /**
+         * Checkpoint {@code model} (0 = the base) of the synthetic pool: tensor t of the base is uniform in
+         * ±0.02 from a stream seeded by t; a candidate adds uniform ±0.002 noise seeded by (model, t).
+         */
+        private static final class Generated implements org.fwmerge.io.Checkpoint {
+            private final int model;
+            private final long params;
+            private final long tensorSize;
+            private final List<String> names = new ArrayList<>();
+
+            Generated(int model, long params, long tensorSize) {
+                this.model = model;
+                this.params = params;
+                this.tensorSize = tensorSize;
+                for (long t = 0; t * tensorSize < params; t++) {
+                    names.add(String.format("layers.%05d.weight", t));
+                }
+            }
+
+            @Override
+            public String source() {
+                return "synthetic-" + model;
+            }
+
+            @Override
+            public List<String> names() {
+                return names;
+            }
+
+            @Override
+            public org.fwmerge.io.TensorInfo info(String name) {
+                int t = names.indexOf(name);
+                return new org.fwmerge.io.TensorInfo(name, DType.F32,
+                        new long[] {Math.min(tensorSize, params - t * tensorSize)});
+            }
+
+            @Override
+            public Tensor load(String name, TensorBackend backend) {
+                int t = names.indexOf(name);
+                SplittableRandom base = new SplittableRandom(1_000_003L * t + 1);
+                SplittableRandom noise = new SplittableRandom(1_000_003L * t + 7919L * model + 2);
+                Tensor x = backend.zeros(info(name).shape());
+                float[] chunk = new float[1 << 16];
+                for (long off = 0; off < x.size(); off += chunk.length) {
+                    int len = (int) Math.min(chunk.length, x.size() - off);
+                    for (int k = 0; k < len; k++) {
+                        float v = (base.nextInt() >> 8) * (0.02f / (1 << 23));
+                        chunk[k] = model == 0 ? v : v + (noise.nextInt() >> 8) * (0.002f / (1 << 23));
+                    }
+                    backend.set(x, off, chunk, 0, len);
+                }
+                return backend.seal(x);
+            }
+
+            @Override
+            public Map<String, String> metadata() {
+                return Map.of();
+            }
         }
 
         /** A model of seeded uniform values shaped like {@code like}. */
