@@ -7,7 +7,6 @@ import org.fwmerge.Evaluation;
 import org.fwmerge.Model;
 import org.fwmerge.Objective;
 import org.fwmerge.io.Checkpoint;
-import org.fwmerge.tensor.Tensor;
 import org.fwmerge.tensor.TensorBackend;
 
 /**
