@@ -44,9 +44,14 @@ final class Nd4jThreads {
                 return;
             }
             int threads = chosen != null ? Math.max(1, chosen) : Math.max(1, Runtime.getRuntime().availableProcessors() - 1);
-            Nd4j.getEnvironment().setMaxMasterThreads(threads);
-            Nd4j.factory().blas().setMaxThreads(threads);
-            LOG.debug("ND4J native threads: {}", threads);
+            try {
+                Nd4j.getEnvironment().setMaxMasterThreads(threads);
+                Nd4j.factory().blas().setMaxThreads(threads);
+                LOG.debug("ND4J native threads: {}", threads);
+            } catch (RuntimeException e) {
+                // A backend without these controls (the CUDA one may refuse the CPU BLAS setting) runs as it is.
+                LOG.debug("ND4J thread policy not applied: {}", e.toString());
+            }
         }
     }
 }
