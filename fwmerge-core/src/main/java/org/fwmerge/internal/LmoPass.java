@@ -30,6 +30,9 @@ public final class LmoPass {
     /** Elements per block: gradient, point and vertex blocks (3 × 64 KiB) stay in L2 together. */
     static final int BLOCK = 1 << 14;
 
+    /** Per-thread gradient and vertex blocks, reused across passes (FW-soft runs one per inner step). */
+    private static final ThreadLocal<float[][]> BLOCKS = ThreadLocal.withInitial(() -> new float[2][BLOCK]);
+
     private LmoPass(double[][] innerProducts, double[][] scores, double[] atPoint) {
         this.innerProducts = innerProducts;
         this.scores = scores;
@@ -71,8 +74,9 @@ public final class LmoPass {
         int width = 2 + nv + (cosine ? nv : 0);
         List<double[]> parts = Parallel.ranges(gp.size(), (from, to) -> {
             double[] s = new double[width];
-            float[] gb = new float[BLOCK];
-            float[] vb = new float[BLOCK];
+            float[][] blocks = BLOCKS.get();
+            float[] gb = blocks[0];
+            float[] vb = blocks[1];
             for (long off = from; off < to; off += BLOCK) {
                 int len = (int) Math.min(BLOCK, to - off);
                 b.get(xp, off, vb, 0, len);

@@ -3,6 +3,7 @@ package org.fwmerge.nd4j;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashSet;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -58,10 +59,23 @@ public final class SameDiffObjective implements Objective {
     private final int[] classes;
     private final boolean entropy;
     private final int samples;
-    private volatile Map<String, double[][]> hostRows; // built by the first minibatch
+    /** For a minibatch: the objective it was drawn from and the samples drawn (its indices); null otherwise. */
+    private final SameDiffObjective parent;
+    private final int[] rows;
+    /** Of a full objective: its samples as rows in Java memory, and reused batch arrays by size; guarded by sd. */
+    private Map<String, double[][]> hostRows;
+    private final Map<Integer, Map<String, INDArray>> batchArrays = new HashMap<>();
 
     private SameDiffObjective(SameDiff sd, Map<String, String> parameters, String input, String logits,
             Map<String, INDArray> placeholders, int[] classes, boolean entropy, int samples) {
+        this(sd, parameters, input, logits, placeholders, classes, entropy, samples, null, null);
+    }
+
+    private SameDiffObjective(SameDiff sd, Map<String, String> parameters, String input, String logits,
+            Map<String, INDArray> placeholders, int[] classes, boolean entropy, int samples, SameDiffObjective parent,
+            int[] rows) {
+        this.parent = parent;
+        this.rows = rows;
         this.sd = sd;
         this.parameters = parameters;
         this.variables = parameters.values().toArray(new String[0]);
@@ -89,7 +103,7 @@ public final class SameDiffObjective implements Objective {
         Objects.requireNonNull(x, "x");
         synchronized (sd) {
             assign(x);
-            INDArray loss = sd.output(placeholders, LOSS).get(LOSS);
+            INDArray loss = sd.output(inputs(), LOSS).get(LOSS);
             try {
                 return loss.getDouble(0);
             } finally {
@@ -114,7 +128,7 @@ public final class SameDiffObjective implements Objective {
             assign(x);
             // One forward and backward pass for both; the returned arrays are detached from the session,
             // and closing them (finally) frees their native memory now instead of at some later GC.
-            OutAndGrad r = sd.calculateGradientsAndOutputs(placeholders, List.of(LOSS), Arrays.asList(variables));
+            OutAndGrad r = sd.calculateGradientsAndOutputs(inputs(), List.of(LOSS), Arrays.asList(variables));
             loss = r.getOutputs().get(LOSS).getDouble(0);
             Map<String, INDArray> grads = r.getGradients();
             try {
@@ -160,17 +174,6 @@ public final class SameDiffObjective implements Objective {
             order[i] = order[j];
             order[j] = t;
         }
-        Map<String, double[][]> host = hostRows();
-        Map<String, INDArray> ph = new LinkedHashMap<>();
-        placeholders.forEach((name, all) -> {
-            double[][] src = host.get(name);
-            double[][] picked = new double[size][];
-            for (int i = 0; i < size; i++) {
-                picked[i] = src[order[i]];
-            }
-            INDArray batch = Nd4j.create(picked);
-            ph.put(name, batch.dataType() == all.dataType() ? batch : batch.castTo(all.dataType()));
-        });
         int[] rows = Arrays.copyOf(order, size);
         int[] batchClasses = null;
         if (classes != null) {
@@ -179,28 +182,71 @@ public final class SameDiffObjective implements Objective {
                 batchClasses[i] = classes[rows[i]];
             }
         }
-        return new SameDiffObjective(sd, parameters, input, logits, Collections.unmodifiableMap(ph), batchClasses,
-                entropy, size);
+        SameDiffObjective root = parent == null ? this : parent;
+        int[] rootRows = rows;
+        if (parent != null) {
+            rootRows = new int[size];
+            for (int i = 0; i < size; i++) {
+                rootRows[i] = this.rows[rows[i]];
+            }
+        }
+        return new SameDiffObjective(sd, parameters, input, logits, placeholders, batchClasses, entropy, size, root,
+                rootRows);
     }
 
     /**
-     * The calibration placeholders' rows as Java arrays, copied once: picking a minibatch's rows from
-     * them costs two array creations, where ND4J's {@code pullRows} cost more than the step's
-     * forward pass (a quarter of FW-soft's time on the demo's zoo).
+     * The placeholder values of this objective's samples; called with the graph's lock held. A minibatch
+     * copies its rows into arrays its full objective keeps per batch size, so FW-soft's steps allocate
+     * no native memory for their batches (one batch array per step left to the GC cost 800 MB of
+     * resident memory on the demo's zoo).
      */
-    private Map<String, double[][]> hostRows() {
-        Map<String, double[][]> h = hostRows;
-        if (h == null) {
-            synchronized (sd) {
-                if (hostRows == null) {
-                    Map<String, double[][]> m = new LinkedHashMap<>();
-                    placeholders.forEach((name, all) -> m.put(name, all.toDoubleMatrix()));
-                    hostRows = m;
-                }
-                h = hostRows;
-            }
+    private Map<String, INDArray> inputs() {
+        return parent == null ? placeholders : parent.fill(rows);
+    }
+
+    /** The arrays for a batch of these rows (of this full objective), filled. Lock held. */
+    private Map<String, INDArray> fill(int[] picked) {
+        if (hostRows == null) {
+            Map<String, double[][]> m = new LinkedHashMap<>();
+            placeholders.forEach((name, all) -> m.put(name, all.reshape(all.size(0), -1).toDoubleMatrix()));
+            hostRows = m;
         }
-        return h;
+        Map<String, INDArray> arrays = batchArrays.computeIfAbsent(picked.length, n -> {
+            Map<String, INDArray> a = new LinkedHashMap<>();
+            placeholders.forEach((name, all) -> {
+                long[] shape = all.shape();
+                shape[0] = n;
+                a.put(name, Nd4j.create(all.dataType(), shape));
+            });
+            return a;
+        });
+        arrays.forEach((name, dst) -> {
+            double[][] src = hostRows.get(name);
+            int width = src[0].length;
+            if (dst.dataType() == DataType.FLOAT) {
+                // The values came from a FLOAT array: narrowing them back is exact.
+                float[] flat = new float[picked.length * width];
+                for (int i = 0; i < picked.length; i++) {
+                    for (int c = 0; c < width; c++) {
+                        flat[i * width + c] = (float) src[picked[i]][c];
+                    }
+                }
+                dst.data().setData(flat);
+                return;
+            }
+            double[] flat = new double[picked.length * width];
+            for (int i = 0; i < picked.length; i++) {
+                System.arraycopy(src[picked[i]], 0, flat, i * width, width);
+            }
+            if (dst.dataType() == DataType.DOUBLE) {
+                dst.data().setData(flat);
+            } else {
+                try (INDArray values = Nd4j.createFromArray(flat)) {
+                    dst.assign(values.reshape(dst.shape()));
+                }
+            }
+        });
+        return arrays;
     }
 
     /**
@@ -217,7 +263,7 @@ public final class SameDiffObjective implements Objective {
         INDArray z;
         synchronized (sd) {
             assign(x);
-            INDArray raw = sd.output(placeholders, logits).get(logits);
+            INDArray raw = sd.output(inputs(), logits).get(logits);
             z = raw.castTo(DataType.DOUBLE);
             if (z != raw) {
                 raw.close();

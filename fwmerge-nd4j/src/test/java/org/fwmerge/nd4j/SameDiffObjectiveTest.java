@@ -217,6 +217,19 @@ class SameDiffObjectiveTest {
                 assertArrayEquals(ND.toFloats(ed.gradient(name)), ND.toFloats(eb.gradient(name)), 0f, name);
             }
             assertEquals(crossEntropyRef(x), obj.loss(x), 1e-12, "the full objective is unchanged");
+            // Batches of one size share their arrays: another batch in between must not change this one's loss,
+            // and a batch of a batch draws from the batch's own samples.
+            double first = batch.loss(x);
+            SameDiffObjective other = obj.minibatch(3, new SplittableRandom(12));
+            other.loss(x);
+            assertEquals(first, batch.loss(x), 0.0);
+            SameDiffObjective inner = batch.minibatch(1, new SplittableRandom(3));
+            double one = inner.loss(x);
+            boolean fromBatch = false;
+            for (int i = 0; i < 3; i++) {
+                fromBatch |= Math.abs(-logSoftmax(z[order[i]])[labels[i]] - one) < 1e-12;
+            }
+            assertTrue(fromBatch, "a batch of the batch is one of its 3 samples: " + one);
         }
         assertSame(obj, obj.minibatch(N, new SplittableRandom(1)), "a batch of every sample is the objective");
         assertThrows(IllegalArgumentException.class, () -> obj.minibatch(0, new SplittableRandom(1)));
