@@ -340,8 +340,7 @@ public final class Nd4jBackend implements TensorBackend {
             return zeros(shape);
         }
         INDArray owned;
-        if (array.dataType() == DataType.FLOAT && array.ordering() == 'c' && !array.isView()
-                && array.offset() == 0 && array.data().length() == n) {
+        if (adoptable(array)) {
             owned = array;
         } else {
             owned = Nd4j.createUninitialized(DataType.FLOAT, shape);
@@ -349,6 +348,12 @@ public final class Nd4jBackend implements TensorBackend {
         }
         INDArray flat = owned.rank() == 1 ? owned : owned.reshape(new long[] {n});
         return new Nd4jTensor(this, flat, owned, shape, false, null);
+    }
+
+    /** Whether {@link #wrap} takes {@code array} over instead of copying it: FLOAT, c order, its whole own buffer. */
+    static boolean adoptable(INDArray array) {
+        return array.dataType() == DataType.FLOAT && array.ordering() == 'c' && !array.isView()
+                && array.offset() == 0 && array.data().length() == array.length();
     }
 
     /**

@@ -131,6 +131,7 @@ public final class SameDiffObjective implements Objective {
             OutAndGrad r = sd.calculateGradientsAndOutputs(inputs(), List.of(LOSS), Arrays.asList(variables));
             loss = r.getOutputs().get(LOSS).getDouble(0);
             Map<String, INDArray> grads = r.getGradients();
+            Set<INDArray> adopted = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
             try {
                 for (String name : x.names()) {
                     INDArray g = grads.get(parameters.get(name));
@@ -138,14 +139,21 @@ public final class SameDiffObjective implements Objective {
                         throw new IllegalStateException("SameDiff returned no gradient for variable '"
                                 + parameters.get(name) + "' (is it connected to the logits?)");
                     }
-                    gradient.put(name, toTensor(g, backend, x.tensor(name).shape()));
+                    long[] shape = x.tensor(name).shape();
+                    if (backend instanceof Nd4jBackend nd && Nd4jBackend.adoptable(g) && Arrays.equals(g.shape(), shape)) {
+                        // The detached FLOAT gradient becomes the tensor: no copy (FW-soft takes 4 per step).
+                        gradient.put(name, nd.wrap(g));
+                        adopted.add(g);
+                    } else {
+                        gradient.put(name, toTensor(g, backend, shape));
+                    }
                 }
             } catch (RuntimeException e) {
                 gradient.values().forEach(Tensor::close);
                 throw e;
             } finally {
                 r.getOutputs().values().forEach(INDArray::close);
-                grads.values().forEach(INDArray::close);
+                grads.values().stream().filter(g -> !adopted.contains(g)).forEach(INDArray::close);
             }
         }
         return new Evaluation(loss, gradient);

@@ -182,6 +182,26 @@ class SameDiffObjectiveTest {
         }
     }
 
+    /** Gradients are handed over without a copy: one evaluation's tensors must not change with the next. */
+    @Test
+    void evaluate_gradientsOfEarlierEvaluationsStayUnchanged() {
+        SameDiffObjective obj = builder(graph(DataType.FLOAT)).crossEntropy(LABELS).build();
+        try (Model x1 = point(ND, 5); Model x2 = point(ND, 6); Evaluation e1 = obj.evaluate(x1)) {
+            Map<String, float[]> before = new LinkedHashMap<>();
+            for (String name : x1.names()) {
+                before.put(name, ND.toFloats(e1.gradient(name)));
+            }
+            try (Evaluation e2 = obj.evaluate(x2)) {
+                boolean differs = false;
+                for (String name : x1.names()) {
+                    assertArrayEquals(before.get(name), ND.toFloats(e1.gradient(name)), 0f, name);
+                    differs |= !java.util.Arrays.equals(before.get(name), ND.toFloats(e2.gradient(name)));
+                }
+                assertTrue(differs, "a different point gives a different gradient");
+            }
+        }
+    }
+
     @Test
     void minibatch_isTheObjectiveBuiltOnTheDrawnRows() {
         SameDiffObjective obj = builder(graph()).crossEntropy(LABELS).build();
