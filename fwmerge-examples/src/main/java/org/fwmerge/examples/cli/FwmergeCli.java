@@ -43,6 +43,9 @@ public final class FwmergeCli implements Runnable {
      * @return the exit code: 0 success, 1 invalid input, 2 usage error
      */
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
+        // Load the tensor backends before any command touches ND4J (merge loads SameDiff graphs first): the
+        // ND4J backend sets JavaCPP's limits when its class loads, which counts only before JavaCPP starts.
+        org.fwmerge.tensor.TensorBackends.get();
         CommandLine cl = new CommandLine(new FwmergeCli());
         cl.setOut(out);
         cl.setErr(err);
