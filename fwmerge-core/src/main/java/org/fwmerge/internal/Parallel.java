@@ -38,15 +38,14 @@ public final class Parallel {
             forked.add(ForkJoinPool.commonPool().submit(() -> task.run(from, to)));
         }
         List<T> out = new ArrayList<>();
+        Throwable failure = null;
         try {
             out.add(task.run(0, Math.min(n, step)));
         } catch (RuntimeException | Error e) {
-            forked.forEach(f -> f.cancel(false));
-            throw e;
+            failure = e;
         }
-        for (ForkJoinTask<T> f : forked) {
-            out.add(f.join());
-        }
+        failure = joinAll(forked, out, failure);
+        rethrow(failure);
         return out;
     }
 
@@ -73,10 +72,13 @@ public final class Parallel {
         for (int h = 0; h < helpers; h++) {
             forked.add(ForkJoinPool.commonPool().submit(worker));
         }
-        worker.run();
-        for (ForkJoinTask<?> f : forked) {
-            f.join();
+        Throwable failure = null;
+        try {
+            worker.run();
+        } catch (RuntimeException | Error e) {
+            failure = e;
         }
+        rethrow(joinAll(forked, null, failure));
         List<T> out = new ArrayList<>(count);
         for (Object r : results) {
             @SuppressWarnings("unchecked")
@@ -84,5 +86,33 @@ public final class Parallel {
             out.add(t);
         }
         return out;
+    }
+
+    /**
+     * Waits for every forked task, even after a failure: the caller may free what the tasks write into
+     * (a merge closes its output when it fails), so none may still be running when it returns. Adds the
+     * results to {@code out} (when given) and returns the first failure.
+     */
+    private static <T> Throwable joinAll(List<? extends ForkJoinTask<? extends T>> forked, List<T> out, Throwable failure) {
+        for (ForkJoinTask<? extends T> f : forked) {
+            try {
+                T r = f.join();
+                if (out != null) {
+                    out.add(r);
+                }
+            } catch (RuntimeException | Error e) {
+                failure = failure == null ? e : failure;
+            }
+        }
+        return failure;
+    }
+
+    private static void rethrow(Throwable failure) {
+        if (failure instanceof RuntimeException e) {
+            throw e;
+        }
+        if (failure instanceof Error e) {
+            throw e;
+        }
     }
 }
