@@ -32,8 +32,12 @@ import org.fwmerge.tensor.TensorBackend;
  * happens to free the buffer, so the footprint of a merge grew with the bytes of the whole pool (5×
  * from 4 to 32 candidates of 32M parameters); Java cannot unmap on demand. A positional read copies
  * from the page cache into a small per-thread buffer that stays in cache while the consuming kernel
- * converts it, which costs less than the mapping's page faults did, and the resident footprint is
- * the buffers, whatever the pool's size.
+ * converts it, and the resident footprint is the buffers, whatever the pool's size. Measured against
+ * the alternative that also bounds memory — 64 MiB mappings unmapped explicitly
+ * ({@code Unsafe.invokeCleaner}) after use — on 16 page-cached 64 MB files, one thread, each block
+ * dotted with a gradient block: reads 4.8 GB/s, mappings 5.9 GB/s. The double-accumulating dot is the
+ * bound either way (reads alone run at 12.5 GB/s), and an explicit unmap crashes the JVM if any
+ * slice of the mapping is touched afterwards, so reads it is.
  *
  * <p>Validation follows the reference implementation's checks in its order (see
  * {@code docs/safetensors.md}); {@link #parse(String, byte[])} runs the same checks on bytes in
