@@ -87,14 +87,9 @@ public final class Model implements Checkpoint {
 
     /** A new writable tensor of {@code backend} filled chunk by chunk from the checkpoint's reader. */
     private static Tensor read(Checkpoint checkpoint, String name, TensorBackend backend) {
-        Tensor out = backend.zeros(checkpoint.info(name).shape());
         try (TensorReader r = checkpoint.reader(name)) {
-            r.copyTo(out);
-        } catch (RuntimeException e) {
-            out.close();
-            throw e;
+            return r.toTensor(backend, checkpoint.info(name).shape());
         }
-        return out;
     }
 
     /** A model of zeros with the same names and shapes as {@code like}. */

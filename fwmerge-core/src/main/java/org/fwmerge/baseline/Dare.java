@@ -127,7 +127,7 @@ public final class Dare extends BaselineMerger {
                         }
                     }
                     for (int k = 0; k < len; k++) {
-                        acc[k] = (float) ((float) (scaling * acc[k]) + (double) a[k]);
+                        acc[k] = Support.anchored(a[k], scaling, acc[k]);
                     }
                     backend.set(o, off, acc, 0, len);
                 });

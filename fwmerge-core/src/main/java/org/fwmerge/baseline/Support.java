@@ -14,10 +14,19 @@ import org.fwmerge.tensor.TensorBackend;
 /** Shared plumbing of the baselines: output allocation, provenance, chunked loops. */
 final class Support {
 
-    /** Elements moved per bulk get/set: large enough to amortise a backend call, small enough for the cache. */
-    static final int CHUNK = 1 << 16;
+    /** Elements moved per bulk get/set: the streaming passes' chunk. */
+    static final int CHUNK = org.fwmerge.internal.Kernels.CHUNK;
 
     private Support() {
+    }
+
+    /**
+     * anchor + scaling·v rounded as the reference backend's {@code scale} then {@code axpy} round it
+     * (the product to float32, then the sum), so the swept TIES and DARE give what the tensor-at-a-time
+     * versions gave.
+     */
+    static float anchored(float anchor, double scaling, float v) {
+        return (float) ((float) (scaling * v) + (double) anchor);
     }
 
     /** A writable model of zeros with the base's shapes for {@code names}; nothing is loaded. */

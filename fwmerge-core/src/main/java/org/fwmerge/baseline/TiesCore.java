@@ -96,7 +96,7 @@ final class TiesCore {
                 }
                 for (int k = 0; k < len; k++) {
                     float m = mean ? acc[k] / Math.max(cnt[k], 1f) : acc[k];
-                    acc[k] = (float) ((float) (scaling * m) + (double) a[k]);
+                    acc[k] = Support.anchored(a[k], scaling, m);
                 }
                 b.set(o, off, acc, 0, len);
             });

@@ -238,14 +238,9 @@ final class LoraCheckpoint implements Checkpoint {
         if (!deltas.containsKey(name)) {
             return base.load(name, backend);
         }
-        Tensor out = backend.zeros(base.info(name).shape());
         try (TensorReader r = reader(name)) {
-            r.copyTo(out);
-        } catch (RuntimeException e) {
-            out.close();
-            throw e;
+            return backend.seal(r.toTensor(backend, base.info(name).shape()));
         }
-        return backend.seal(out);
     }
 
     /**

@@ -373,14 +373,7 @@ final class SafetensorsFile implements Checkpoint {
     public Tensor load(String name, TensorBackend backend) {
         Objects.requireNonNull(backend, "backend");
         try (TensorReader r = reader(name)) {
-            Tensor out = backend.zeros(entry(name).info().shape());
-            try {
-                r.copyTo(out);
-            } catch (RuntimeException ex) {
-                out.close();
-                throw ex;
-            }
-            return backend.seal(out);
+            return backend.seal(r.toTensor(backend, entry(name).info().shape()));
         }
     }
 

@@ -3,6 +3,7 @@ package org.fwmerge.io;
 import java.util.Objects;
 import org.fwmerge.internal.Kernels;
 import org.fwmerge.tensor.Tensor;
+import org.fwmerge.tensor.TensorBackend;
 
 /**
  * Chunked access to one tensor's values converted to float32: what the merging kernels consume, so
@@ -25,19 +26,29 @@ public interface TensorReader extends AutoCloseable {
     void read(long offset, float[] dst, int dstOffset, int length);
 
     /**
-     * Copies the whole tensor into {@code out} (a writable tensor of the same size), chunk by chunk
-     * through {@code out}'s backend.
+     * The whole tensor as a new writable tensor of {@code backend} with {@code shape}, filled chunk by
+     * chunk (freed again if reading fails). The caller owns it.
+     *
+     * @throws IllegalArgumentException if {@code shape} does not hold {@link #size()} elements
      */
-    default void copyTo(Tensor out) {
-        if (out.size() != size()) {
-            throw new IllegalArgumentException("tensor of " + size() + " elements copied into one of " + out.size());
+    default Tensor toTensor(TensorBackend backend, long... shape) {
+        if (Tensor.sizeOf(shape) != size()) {
+            throw new IllegalArgumentException("tensor of " + size() + " elements read into shape "
+                    + java.util.Arrays.toString(shape));
         }
-        float[] chunk = new float[(int) Math.min(size(), Kernels.CHUNK)];
-        for (long off = 0; off < size(); off += chunk.length) {
-            int len = (int) Math.min(chunk.length, size() - off);
-            read(off, chunk, 0, len);
-            out.backend().set(out, off, chunk, 0, len);
+        Tensor out = backend.zeros(shape);
+        try {
+            float[] chunk = new float[(int) Math.min(size(), Kernels.CHUNK)];
+            for (long off = 0; off < size(); off += chunk.length) {
+                int len = (int) Math.min(chunk.length, size() - off);
+                read(off, chunk, 0, len);
+                backend.set(out, off, chunk, 0, len);
+            }
+        } catch (RuntimeException e) {
+            out.close();
+            throw e;
         }
+        return out;
     }
 
     /** Releases what the reader holds; reading afterwards is an error. Idempotent. */
