@@ -261,6 +261,22 @@ final class LoraCheckpoint implements Checkpoint {
         int rank = (int) as[0];
         int in = (int) as[1];
         int out = rank == 0 ? (int) (d.transpose() ? wShape[1] : wShape[0]) : b.length / rank;
+        // Both factors laid out so that one element of the delta is a contiguous rank-length dot (the
+        // same products in the same order as Σ_r B[o,r]·A[r,i]): row factor [rows, rank] along the slow
+        // axis of W, column factor [cols, rank] along the fast one; no division per element.
+        boolean t = d.transpose();
+        double scaling = d.scaling();
+        int cols = t ? out : in;
+        double[] rowFactor = new double[(t ? in : out) * rank];
+        double[] colFactor = new double[cols * rank];
+        for (int r = 0; r < rank; r++) {
+            for (int i = 0; i < in; i++) {
+                (t ? rowFactor : colFactor)[i * rank + r] = a[r * in + i];
+            }
+            for (int o = 0; o < out; o++) {
+                (t ? colFactor : rowFactor)[o * rank + r] = b[o * rank + r];
+            }
+        }
         TensorReader w = base.reader(name);
         return new TensorReader() {
             @Override
@@ -271,16 +287,22 @@ final class LoraCheckpoint implements Checkpoint {
             @Override
             public void read(long offset, float[] dst, int dstOffset, int length) {
                 w.read(offset, dst, dstOffset, length);
-                for (int k = 0; k < length; k++) {
-                    long at = offset + k;
-                    // W is [out, in], or [in, out] for a transposed (fan_in_fan_out) layer.
-                    int o = (int) (d.transpose() ? at % out : at / in);
-                    int i = (int) (d.transpose() ? at / out : at % in);
-                    double s = 0;
-                    for (int r = 0; r < rank; r++) {
-                        s += (double) b[o * rank + r] * a[r * in + i];
+                long end = offset + length;
+                for (long at = offset; at < end; ) {
+                    int row = (int) (at / cols);
+                    int col = (int) (at % cols);
+                    int n = (int) Math.min(cols - col, end - at);
+                    int base = dstOffset + (int) (at - offset);
+                    int ro = row * rank;
+                    for (int k = 0; k < n; k++) {
+                        int co = (col + k) * rank;
+                        double s = 0;
+                        for (int r = 0; r < rank; r++) {
+                            s += rowFactor[ro + r] * colFactor[co + r];
+                        }
+                        dst[base + k] = (float) (dst[base + k] + s * scaling);
                     }
-                    dst[dstOffset + k] = (float) (dst[dstOffset + k] + s * d.scaling());
+                    at += n;
                 }
             }
 
