@@ -5,7 +5,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The library's thread policy for ND4J, applied once before the first SameDiff objective is built:
+ * The library's thread policy for ND4J, applied once before the first SameDiff objective is built
+ * (and by programs that run their own SameDiff work first, such as training, through {@link #apply()}):
  * ND4J's native threads (its OpenMP pool and OpenBLAS) are limited to the cores minus one, at least
  * one, leaving a core to the Java thread that drives the graph between native ops; fwmerge's own
  * Java kernels use the common {@link java.util.concurrent.ForkJoinPool} and never run while a native
@@ -18,7 +19,7 @@ import org.slf4j.LoggerFactory;
  * {@code -Dfwmerge.nd4j.threads=N} to choose another count; {@code OMP_NUM_THREADS} in the
  * environment is respected as it is (the policy then does nothing).
  */
-final class Nd4jThreads {
+public final class Nd4jThreads {
 
     /** System property overriding the number of native threads. */
     static final String PROPERTY = "fwmerge.nd4j.threads";
@@ -29,8 +30,8 @@ final class Nd4jThreads {
     private Nd4jThreads() {
     }
 
-    /** Applies the policy once (cheap afterwards). */
-    static void apply() {
+    /** Applies the policy once (cheap afterwards); call it before any SameDiff work of your own. */
+    public static void apply() {
         if (applied) {
             return;
         }
