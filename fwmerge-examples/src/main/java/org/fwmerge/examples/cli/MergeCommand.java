@@ -208,14 +208,22 @@ final class MergeCommand implements Callable<Integer> {
                     throw new IllegalArgumentException("parameters.batch_size must be a whole number ≥ 0 (0: every "
                             + "calibration sample at every step), got " + batch);
                 }
-                b.soft(soft.withCoefficients(soft.coefficients().withBatchSize((int) batch)));
+                String constraint = c.string("coefficients", "capped_simplex");
+                CoefficientOptions.Constraint feasible = switch (constraint) {
+                    case "capped_simplex" -> CoefficientOptions.Constraint.CAPPED_SIMPLEX;
+                    case "simplex" -> CoefficientOptions.Constraint.SIMPLEX;
+                    case "unconstrained" -> CoefficientOptions.Constraint.UNCONSTRAINED;
+                    default -> throw new IllegalArgumentException("parameters.coefficients must be capped_simplex, simplex "
+                            + "or unconstrained, got '" + constraint + "'");
+                };
+                b.soft(soft.withCoefficients(soft.coefficients().withBatchSize((int) batch).withConstraint(feasible)));
                 if (c.parameters().containsKey("step_size") || c.parameters().containsKey("gamma")) {
                     throw new IllegalArgumentException("parameters.step_size and gamma apply to variant hard only");
                 }
             }
             default -> throw new IllegalArgumentException("parameters.variant must be hard or soft, got '" + variant + "'");
         }
-        for (String softOnly : List.of("top_k", "batch_size")) {
+        for (String softOnly : List.of("top_k", "batch_size", "coefficients")) {
             if (variant.equals("hard") && c.parameters().containsKey(softOnly)) {
                 throw new IllegalArgumentException("parameters." + softOnly + " applies to variant soft only");
             }

@@ -39,7 +39,7 @@ record MergeConfig(String method, Optional<ModelRef> base, List<ModelRef> models
         DARE_LINEAR("dare_linear", GTA_GLOBAL, GTA_MODEL),
         DARE_TIES("dare_ties", GTA_GLOBAL, GTA_MODEL),
         FRANK_WOLFE("frank_wolfe", Set.of("variant", "lmo", "step_size", "gamma", "iterations", "tolerance",
-                "relative_tolerance", "top_k", "batch_size"),
+                "relative_tolerance", "top_k", "batch_size", "coefficients"),
                 Set.of());
 
         final String key;

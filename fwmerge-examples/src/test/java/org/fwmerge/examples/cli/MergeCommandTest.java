@@ -264,9 +264,9 @@ class MergeCommandTest {
                   - graph: $D/graph.sd
                     calibration: $D/cal.safetensors
                 """;
-        // Every sample per coefficient step (6 < the default batch of 16), then minibatches of 2.
-        for (String extra : List.of("", ", batch_size: 2")) {
-            String out = extra.isEmpty() ? "soft-all" : "soft-batch";
+        // Every sample per coefficient step (6 < the default batch of 16), minibatches of 2, unconstrained λ.
+        for (String extra : List.of("", ", batch_size: 2", ", coefficients: unconstrained")) {
+            String out = "soft-" + extra.replaceAll("[^a-z0-9]", "");
             Result r = run("merge", yaml(String.format(config, extra)).toString(), tmp.resolve(out).toString());
             assertEquals(0, r.code(), r.err());
             float[] w = merged(out, "w");
@@ -276,6 +276,10 @@ class MergeCommandTest {
         assertFails(String.format(config, ", batch_size: -1"), "parameters.batch_size must be a whole number ≥ 0");
         assertFails(String.format(config, ", batch_size: 2").replace("variant: soft", "variant: hard"),
                 "parameters.batch_size applies to variant soft only");
+        assertFails(String.format(config, ", coefficients: convex"),
+                "parameters.coefficients must be capped_simplex, simplex or unconstrained, got 'convex'");
+        assertFails(String.format(config, ", coefficients: simplex").replace("variant: soft", "variant: hard"),
+                "parameters.coefficients applies to variant soft only");
     }
 
     private static int argmax(float[] v) {
