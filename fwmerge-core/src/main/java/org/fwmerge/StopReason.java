@@ -2,7 +2,10 @@ package org.fwmerge;
 
 /** Why a merge ended. Reaching the iteration budget is an outcome, not an error. */
 public enum StopReason {
-    /** The FW gap fell to the tolerance or below (Algorithm 1 line 4). */
+    /**
+     * The FW gap fell to the tolerance or below (Algorithm 1 line 4); for steps that may leave the
+     * convex hull (unconstrained FW-soft coefficients, a merge function outside it), its absolute value.
+     */
     CONVERGED,
     /** The iteration budget T was used up. */
     MAX_ITERATIONS,

@@ -57,6 +57,27 @@ class StoppingTest {
     }
 
     @Test
+    void unconstrainedSoftStep_negativeGapOutsideTheHull_isNotConvergence() throws Exception {
+        // ½(x − 5)² over base 0 and one vertex 1: unconstrained FW-soft leaves [0, 1] towards 5. At any x in
+        // (1, 5) the gradient x − 5 < 0 makes the best vertex 1 and the gap (x − 5)(x − 1) negative, yet
+        // x is far from the optimum; the run must go on to it.
+        double[][] v = {{0, 0, 0, 0}, {1, 0, 0, 0}};
+        double[] c = {5, 0, 0, 0};
+        CoefficientOptions co = CoefficientOptions.defaults().withConstraint(CoefficientOptions.Constraint.UNCONSTRAINED)
+                .withLearningRate(0.05).withSteps(50);
+        MergeResult r = FrankWolfeMerger.builder().objective(quadratic(c)).lmo(Lmo.taskWise())
+                .soft(SoftOptions.topK(1).withCoefficients(co)).maxIterations(20).backend(B).build()
+                .merge(ConvexGoldenTest.pool(v));
+        IterationRecord first = r.iterations().get(1);
+        assertTrue(first.gap() < -1e-3, "x_1 lies outside the hull with a negative gap: " + first);
+        assertTrue(r.iterations().size() > 2, "the run did not stop at the negative gap: " + r.iterations());
+        double x = ConvexGoldenTest.flat(r.model())[0];
+        assertEquals(5.0, x, 0.05, "reaches the optimum outside the hull");
+        assertTrue(Math.abs(r.finalGap()) <= 1e-6 * Math.max(1, r.finalLoss()) || r.stopReason() != StopReason.CONVERGED,
+                r.stopReason() + " at gap " + r.finalGap());
+    }
+
+    @Test
     void budgetUsedUp_theFinalPointIsEvaluated_andItsGapReported() throws Exception {
         double[][] v = {{0, 0, 0, 0}, {3, 0, 0, 0}, {0, 3, 0, 0}, {0, 0, 3, 0}};
         double[] c = {1, 1, 1, 0.5};
