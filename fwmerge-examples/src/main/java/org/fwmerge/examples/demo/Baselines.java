@@ -32,11 +32,11 @@ final class Baselines {
 
     static List<Demo.Method> methods() {
         return List.of(
-                new Demo.Method("Weight averaging", c -> WeightAveraging.builder().backend(c.backend()).build()),
-                new Demo.Method("Task arithmetic", c -> TaskArithmetic.builder().backend(c.backend()).build()),
-                new Demo.Method("TIES", c -> Ties.builder().backend(c.backend()).build()),
-                new Demo.Method("DARE (TA)", c -> Dare.builder().backend(c.backend()).build()),
-                new Demo.Method(ADAMERGING, c -> AdaMerging.builder().objective(c.unlabelled())
+                new Demo.Method("Weight averaging", true, c -> WeightAveraging.builder().backend(c.backend()).build()),
+                new Demo.Method("Task arithmetic", true, c -> TaskArithmetic.builder().backend(c.backend()).build()),
+                new Demo.Method("TIES", true, c -> Ties.builder().backend(c.backend()).build()),
+                new Demo.Method("DARE (TA)", true, c -> Dare.builder().backend(c.backend()).build()),
+                new Demo.Method(ADAMERGING, false, c -> AdaMerging.builder().objective(c.unlabelled())
                         .steps(ADAMERGING_STEPS).initialCoefficient(1.0 / c.poolSize()).backend(c.backend()).build()));
     }
 

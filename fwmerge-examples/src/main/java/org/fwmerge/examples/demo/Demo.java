@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.function.Function;
+import org.fwmerge.CoefficientOptions;
 import org.fwmerge.FrankWolfeMerger;
 import org.fwmerge.Lmo;
 import org.fwmerge.MergeResult;
@@ -19,7 +20,9 @@ import org.fwmerge.Model;
 import org.fwmerge.ModelPool;
 import org.fwmerge.Objective;
 import org.fwmerge.SoftOptions;
+import org.fwmerge.examples.zoo.MisinitializedModel;
 import org.fwmerge.examples.zoo.ProgressListener;
+import org.fwmerge.examples.zoo.TaskModel;
 import org.fwmerge.examples.zoo.Zoo;
 import org.fwmerge.examples.zoo.ZooConfig;
 import org.fwmerge.tensor.TensorBackend;
@@ -31,57 +34,81 @@ import org.fwmerge.tensor.TensorBackends;
  * <ol>
  * <li>merge all 20, evaluate on 4 tasks (paper Table 2);</li>
  * <li>4 relevant + k irrelevant models (Table 3 left);</li>
- * <li>(--full) 4…20 relevant models, evaluated on all tasks (Table 3 right);</li>
- * <li>time and peak memory of each method as the pool grows.</li>
+ * <li>4…20 relevant models, evaluated on all tasks (Table 3 right);</li>
+ * <li>a misinitialised candidate joins the 4 relevant ones (Fig. 1c);</li>
+ * <li>the tasks' LoRA adapters, read in PEFT's layout, merged (§4);</li>
  * </ol>
- * Writes {@code results.md} and PNG charts into the output directory.
+ * and the time and peak memory of each method as the pool grows (the merges of experiment 2). Writes
+ * {@code results.md}, {@code results.json} and PNG charts into the output directory.
  */
 public final class Demo {
 
-    /** The 4 evaluation tasks of experiments 1 and 2 (large fine-tuning gains, both datasets). */
-    public static final List<String> EVAL_TASKS = List.of("digits_rot180", "digits_perm", "fashion_vflip", "fashion_perm");
+    /** The 4 evaluation tasks of experiments 1, 2, 4 and 5 (large fine-tuning gains, both datasets). */
+    public static final List<String> EVAL_TASKS = List.of("digits_rot90", "digits_perm1", "fashion_vflip", "fashion_perm1");
     /** Calibration samples per task, as in the paper (~100). */
     static final int CALIBRATION = 100;
-    static final long SEED = 1;
     /** FW-hard's iteration budget. */
     static final int FW_HARD_ITERATIONS = 10;
     /** FW-soft's iteration budget (each runs the coefficient descent's default 100 Adam steps). */
     static final int FW_SOFT_ITERATIONS = 5;
+    /**
+     * FW-soft's coefficients as the authors' code optimises them, unconstrained: on the library's default
+     * capped simplex the merge stays in the convex hull of the checkpoints, where n task vectors share a
+     * total weight of 1, so adding relevant models dilutes each one (experiment 3 measured 0.570 → 0.596
+     * from 4 to 20 models, against 0.566 → 0.665 unconstrained).
+     */
+    static final CoefficientOptions FW_SOFT_COEFFICIENTS = CoefficientOptions.defaults()
+            .withConstraint(CoefficientOptions.Constraint.UNCONSTRAINED);
 
     private final DemoConfig cfg;
     private final PrintStream out;
     private final TensorBackend backend = TensorBackends.get();
     private Zoo zoo;
-    private final Map<String, Objective> labelled = new LinkedHashMap<>();
-    private final Map<String, Objective> unlabelled = new LinkedHashMap<>();
+    private final Map<List<String>, Context> contexts = new LinkedHashMap<>();
 
     /**
      * Demo settings.
      *
-     * @param full             run every experiment at full size
-     * @param outDir           where results.md and the charts go
+     * @param full             run every experiment at full size (more points, every method in experiment 3)
+     * @param outDir           where results.md, results.json and the charts go
      * @param cacheDir         the zoo cache
-     * @param zoo              the zoo to build
-     * @param evalTasks        the tasks of experiments 1 and 2
+     * @param zoo              the zoo to build (its seed is the demo's: it also draws the calibration samples)
+     * @param evalTasks        the tasks of experiments 1, 2, 4 and 5
      * @param irrelevantCounts the numbers of irrelevant models added in experiment 2
+     * @param relevantCounts   the numbers of relevant models in experiment 3
      */
     public record DemoConfig(boolean full, Path outDir, Path cacheDir, ZooConfig zoo, List<String> evalTasks,
-            List<Integer> irrelevantCounts) {
+            List<Integer> irrelevantCounts, List<Integer> relevantCounts) {
         /** Copies the lists. */
         public DemoConfig {
             evalTasks = List.copyOf(evalTasks);
             irrelevantCounts = List.copyOf(irrelevantCounts);
+            relevantCounts = List.copyOf(relevantCounts);
         }
 
-        /** The standard run (bundled data unless a directory is given). */
-        public static DemoConfig of(boolean full, Optional<Path> dataDir, Path outDir, Path cacheDir) {
-            return new DemoConfig(full, outDir, cacheDir, ZooConfig.defaults().withDataDir(dataDir), EVAL_TASKS,
-                    full ? List.of(0, 2, 4, 6, 8, 10, 12, 14, 16) : List.of(0, 8, 16));
+        /**
+         * The standard run for a seed (bundled data unless a directory is given); the zoo is cached in
+         * {@code cacheRoot/seed-<seed>}, so runs of several seeds keep their zoos.
+         */
+        public static DemoConfig of(boolean full, long seed, Optional<Path> dataDir, Path outDir, Path cacheRoot) {
+            return new DemoConfig(full, outDir, cacheRoot.resolve("seed-" + seed),
+                    ZooConfig.defaults(seed).withDataDir(dataDir), EVAL_TASKS,
+                    full ? List.of(0, 2, 4, 6, 8, 10, 12, 14, 16) : List.of(0, 8, 16),
+                    full ? List.of(4, 6, 8, 10, 12, 14, 16, 18, 20) : List.of(4, 12, 20));
+        }
+
+        /** The seed of the zoo and of the calibration samples. */
+        public long seed() {
+            return zoo.seed();
         }
     }
 
-    /** A named merging method built for a pool and an objective over the evaluation tasks. */
-    record Method(String name, Function<Context, Merger> factory) {
+    /**
+     * A named merging method built for a pool and an objective over the evaluation tasks.
+     *
+     * @param dataFree whether it merges from the checkpoints alone (no calibration data)
+     */
+    record Method(String name, boolean dataFree, Function<Context, Merger> factory) {
     }
 
     /** What a method may use: the objectives over the evaluated tasks, and the size of the pool it merges. */
@@ -103,10 +130,11 @@ public final class Demo {
     /** The methods compared, in table order. */
     static List<Method> methods() {
         List<Method> m = new ArrayList<>(Baselines.methods());
-        m.add(new Method("FW-hard", c -> FrankWolfeMerger.builder().objective(c.labelled()).lmo(Lmo.layerWise())
+        m.add(new Method("FW-hard", false, c -> FrankWolfeMerger.builder().objective(c.labelled()).lmo(Lmo.layerWise())
                 .maxIterations(FW_HARD_ITERATIONS).backend(c.backend()).build()));
-        m.add(new Method("FW-soft", c -> FrankWolfeMerger.builder().objective(c.labelled()).lmo(Lmo.layerWise())
-                .soft(SoftOptions.perTask()).maxIterations(FW_SOFT_ITERATIONS).backend(c.backend()).build()));
+        m.add(new Method("FW-soft", false, c -> FrankWolfeMerger.builder().objective(c.labelled()).lmo(Lmo.layerWise())
+                .soft(SoftOptions.perTask().withCoefficients(FW_SOFT_COEFFICIENTS)).maxIterations(FW_SOFT_ITERATIONS)
+                .backend(c.backend()).build()));
         return m;
     }
 
@@ -118,41 +146,21 @@ public final class Demo {
     public Path run() throws IOException {
         long start = System.nanoTime();
         Files.createDirectories(cfg.outDir());
-        out.println("[1/4] model zoo (cached in " + cfg.cacheDir() + ")");
+        out.println("[1/7] model zoo, seed " + cfg.seed() + " (cached in " + cfg.cacheDir() + ")");
         zoo = Zoo.build(cfg.zoo(), cfg.cacheDir(), ProgressListener.line(System.err));
+        out.printf("  ready in %.0f s; %d tasks: pre-trained mean accuracy %.3f, fine-tuned %.3f; calibration: %d "
+                + "samples per task%n", (System.nanoTime() - start) / 1e9, zoo.tasks().size(), zoo.tasks().stream().mapToDouble(TaskModel::pretrainedAccuracy).average().orElse(0),
+                zoo.tasks().stream().mapToDouble(TaskModel::finetunedAccuracy).average().orElse(0), CALIBRATION);
         Report report = new Report(cfg);
         List<String> taskNames = zoo.tasks().stream().map(t -> t.task().name()).toList();
         List<Path> checkpoints = zoo.tasks().stream().map(t -> t.checkpoint().orElseThrow()).toList();
+        List<Integer> relevant = cfg.evalTasks().stream().map(taskNames::indexOf).toList();
+        Map<String, Double> without = new LinkedHashMap<>();
         try (ModelPool all = ModelPool.open(zoo.baseCheckpoint().orElseThrow(), checkpoints)) {
-            out.println("[2/4] experiment 1: merge all " + all.size() + " models, evaluate on " + cfg.evalTasks());
-            Map<String, Map<String, Double>> table1 = new LinkedHashMap<>();
-            try (Model base = zoo.baseModel(backend)) {
-                table1.put("Pre-trained", accuracies(base, cfg.evalTasks()));
-            }
-            Map<String, Double> individual = new LinkedHashMap<>();
-            for (String t : cfg.evalTasks()) {
-                individual.put(t, zoo.task(t).finetunedAccuracy());
-            }
-            table1.put("Individual (upper bound)", individual);
-            Context ctx = context(cfg.evalTasks());
-            for (Method m : methods()) {
-                // Not recorded for experiment 4: the first merge of each method also pays one-time costs
-                // (JIT, the heap growing, ND4J and SameDiff set-up); experiment 2 has the same pool size.
-                MergeResult r = measured(m, ctx, all, "all " + all.size(), null);
-                table1.put(m.name(), accuracies(r.model(), cfg.evalTasks()));
-                if (m.name().startsWith("FW")) {
-                    report.trace(m.name(), r.iterations());
-                }
-                if (m.name().equals(Baselines.ADAMERGING)) {
-                    report.adaMergingCoefficients(r.blocks(), Baselines.coefficientSums(r));
-                }
-                r.model().close();
-            }
-            report.table1(table1);
-            printTable(table1);
+            out.println("[2/7] experiment 1: merge all " + all.size() + " models, evaluate on " + cfg.evalTasks());
+            report.table1(mergeAll(all, "all " + all.size(), t -> zoo.task(t).finetunedAccuracy(), report));
 
-            out.println("[3/4] experiment 2: 4 relevant + k irrelevant models");
-            List<Integer> relevant = cfg.evalTasks().stream().map(taskNames::indexOf).toList();
+            out.println("[3/7] experiment 2: 4 relevant + k irrelevant models");
             List<Integer> irrelevant = new ArrayList<>();
             for (int i = 0; i < taskNames.size(); i++) {
                 if (!relevant.contains(i)) {
@@ -163,42 +171,105 @@ public final class Demo {
             for (int k : cfg.irrelevantCounts()) {
                 List<Integer> idx = new ArrayList<>(relevant);
                 idx.addAll(irrelevant.subList(0, Math.min(k, irrelevant.size())));
-                ModelPool pool = all.subset(idx);
                 for (Method m : methods()) {
-                    MergeResult r = measured(m, ctx, pool, "4 + " + k, report);
-                    table2.computeIfAbsent(m.name(), x -> new LinkedHashMap<>()).put(k, mean(accuracies(r.model(), cfg.evalTasks())));
-                    r.model().close();
+                    table2.computeIfAbsent(m.name(), x -> new LinkedHashMap<>())
+                            .put(k, mergeAndScore(m, cfg.evalTasks(), all.subset(idx), "4 + " + k, report));
                 }
             }
             report.table2(table2);
+            for (Method m : methods()) {
+                // Experiment 4's reference: the 4 relevant models alone (experiment 2's first point when it is 0).
+                Double alone = table2.get(m.name()).get(0);
+                without.put(m.name(), alone != null ? alone
+                        : mergeAndScore(m, cfg.evalTasks(), all.subset(relevant), "4 relevant", null));
+            }
 
-            if (cfg.full()) {
-                out.println("[3b/4] experiment 3: 4…20 relevant models, evaluated on all 20 tasks");
-                Context all20 = context(taskNames);
-                Map<String, Map<Integer, Double>> table3 = new LinkedHashMap<>();
-                for (int n = cfg.evalTasks().size(); n <= taskNames.size(); n += 2) {
-                    List<Integer> idx = new ArrayList<>();
-                    for (int i = 0; i < n; i++) {
-                        idx.add(i);
-                    }
-                    ModelPool pool = all.subset(idx);
-                    for (Method m : methods()) {
-                        MergeResult r = measured(m, all20, pool, n + " relevant", null);
-                        table3.computeIfAbsent(m.name(), x -> new LinkedHashMap<>()).put(n, mean(accuracies(r.model(), taskNames)));
-                        r.model().close();
+            out.println("[4/7] experiment 3: n relevant models, evaluated on all " + taskNames.size() + " tasks"
+                    + (cfg.full() ? "" : " (FW-soft and the data-free baselines; --full runs every method)"));
+            Map<String, Map<Integer, Double>> table3 = new LinkedHashMap<>();
+            for (int n : cfg.relevantCounts()) {
+                List<Integer> idx = new ArrayList<>();
+                for (int i = 0; i < Math.min(n, taskNames.size()); i++) {
+                    idx.add(i);
+                }
+                for (Method m : methods()) {
+                    if (cfg.full() || m.dataFree() || m.name().equals("FW-soft")) {
+                        table3.computeIfAbsent(m.name(), x -> new LinkedHashMap<>())
+                                .put(n, mergeAndScore(m, taskNames, all.subset(idx), n + " relevant", null));
                     }
                 }
-                report.table3(table3);
             }
+            report.table3(table3);
         }
-        out.println("[4/4] report");
+
+        MisinitializedModel mis = zoo.misinitialized().orElseThrow(() -> new IllegalStateException(
+                "the demo's zoo configuration has no misinitialised model"));
+        out.printf("[5/7] experiment 4: a model of %s fine-tuned from another initialisation (accuracy %.3f on its "
+                + "own) joins the 4 relevant ones%n", mis.task(), mis.accuracy());
+        List<Path> withMis = new ArrayList<>(relevant.stream().map(checkpoints::get).toList());
+        withMis.add(mis.checkpoint().orElseThrow());
+        try (ModelPool pool = ModelPool.open(zoo.baseCheckpoint().orElseThrow(), withMis)) {
+            Map<String, Double> with = new LinkedHashMap<>();
+            for (Method m : methods()) {
+                with.put(m.name(), mergeAndScore(m, cfg.evalTasks(), pool, "4 + misinit", null));
+            }
+            report.misinitialized(mis, without, with);
+        }
+
+        out.println("[6/7] experiment 5: the " + taskNames.size() + " tasks' LoRA adapters (PEFT layout) merged");
+        List<Path> adapters = zoo.tasks().stream().map(t -> t.adapter().orElseThrow(() -> new IllegalStateException(
+                "the demo's zoo configuration has no LoRA adapters")).dir().orElseThrow()).toList();
+        try (ModelPool pool = ModelPool.open(zoo.baseCheckpoint().orElseThrow(), adapters)) {
+            report.lora(mergeAll(pool, "LoRA " + pool.size(), t -> zoo.task(t).adapter().orElseThrow().accuracy(), null));
+        }
+
+        out.println("[7/7] report");
         Path cli = exportMergeConfig(checkpoints);
         out.println("  FW-soft from the command line: java -jar fwmerge-examples/target/fwmerge.jar merge " + cli + " "
                 + cfg.outDir().resolve("cli/merged"));
         Path results = report.write(zoo, (System.nanoTime() - start) / 1e9);
-        out.printf("done in %.0f s%n  results: %s%n  charts:  %s%n", (System.nanoTime() - start) / 1e9,
+        out.printf("done in %.0f s%n  results: %s (and results.json)%n  charts:  %s%n", (System.nanoTime() - start) / 1e9,
                 results.toAbsolutePath(), String.join(", ", report.charts().stream().map(p -> p.toAbsolutePath().toString()).toList()));
         return results;
+    }
+
+    /**
+     * Experiments 1 and 5: every method on the pool, accuracy on the evaluation tasks, with the
+     * pre-trained model and the individual models ({@code individual}: a task's own model's accuracy)
+     * as reference rows; with a report, FW's traces and AdaMerging's coefficients are recorded.
+     */
+    private Map<String, Map<String, Double>> mergeAll(ModelPool pool, String label,
+            Function<String, Double> individual, Report report) {
+        Map<String, Map<String, Double>> table = new LinkedHashMap<>();
+        try (Model base = zoo.baseModel(backend)) {
+            table.put(Report.PRETRAINED, accuracies(base, cfg.evalTasks()));
+        }
+        Map<String, Double> ind = new LinkedHashMap<>();
+        cfg.evalTasks().forEach(t -> ind.put(t, individual.apply(t)));
+        table.put(Report.INDIVIDUAL, ind);
+        for (Method m : methods()) {
+            // Not recorded for the cost table: the first merge of each method also pays one-time costs
+            // (JIT, the heap growing, ND4J and SameDiff set-up); experiment 2 has the same pool size.
+            MergeResult r = measured(m, context(cfg.evalTasks()), pool, label, null);
+            table.put(m.name(), accuracies(r.model(), cfg.evalTasks()));
+            if (report != null && m.name().startsWith("FW")) {
+                report.trace(m.name(), r.iterations());
+            }
+            if (report != null && m.name().equals(Baselines.ADAMERGING)) {
+                report.adaMergingCoefficients(r.blocks(), Baselines.coefficientSums(r));
+            }
+            r.model().close();
+        }
+        printTable(table);
+        return table;
+    }
+
+    /** One merge, its mean accuracy over {@code tasks} (the objective's tasks too); with a report, its cost. */
+    private double mergeAndScore(Method m, List<String> tasks, ModelPool pool, String label, Report report) {
+        MergeResult r = measured(m, context(tasks), pool, label, report);
+        try (Model merged = r.model()) {
+            return mean(accuracies(merged, tasks));
+        }
     }
 
     /**
@@ -232,10 +303,11 @@ public final class Demo {
         y.append("base_model: ").append(zoo.baseCheckpoint().orElseThrow()).append('\n');
         y.append("models:\n");
         checkpoints.forEach(c -> y.append("  - model: ").append(c).append('\n'));
-        y.append("parameters:\n  variant: soft\n  lmo: layer_wise\n  iterations: ").append(FW_SOFT_ITERATIONS).append('\n');
+        y.append("parameters:\n  variant: soft\n  lmo: layer_wise\n  coefficients: unconstrained\n  iterations: ")
+                .append(FW_SOFT_ITERATIONS).append('\n');
         y.append("objective:   # one cross-entropy term per task: FW-soft picks one checkpoint per task\n");
         for (String t : cfg.evalTasks()) {
-            List<Path> files = zoo.exportCalibrationObjective(t, CALIBRATION, SEED, dir);
+            List<Path> files = zoo.exportCalibrationObjective(t, CALIBRATION, cfg.seed(), dir);
             y.append("  - graph: ").append(files.get(0)).append('\n');
             y.append("    calibration: ").append(files.get(1)).append('\n');
         }
@@ -245,15 +317,11 @@ public final class Demo {
         return file;
     }
 
-    /** Sum of per-task calibration losses (labelled and entropy), built once per task. */
+    /** The mean calibration losses (labelled and entropy) over the tasks, built once per task list. */
     private Context context(List<String> tasks) {
-        List<Objective> l = new ArrayList<>();
-        List<Objective> u = new ArrayList<>();
-        for (String t : tasks) {
-            l.add(labelled.computeIfAbsent(t, x -> zoo.calibrationObjective(x, CALIBRATION, SEED, false)));
-            u.add(unlabelled.computeIfAbsent(t, x -> zoo.calibrationObjective(x, CALIBRATION, SEED, true)));
-        }
-        return new Context(Objective.sum(l), Objective.sum(u), backend, 0);
+        return contexts.computeIfAbsent(List.copyOf(tasks), t -> new Context(
+                zoo.calibrationObjective(t, CALIBRATION, cfg.seed(), false),
+                zoo.calibrationObjective(t, CALIBRATION, cfg.seed(), true), backend, 0));
     }
 
     private Map<String, Double> accuracies(Model trunk, List<String> tasks) {

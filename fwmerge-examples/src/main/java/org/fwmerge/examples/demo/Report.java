@@ -13,6 +13,7 @@ import org.fwmerge.CoefficientOptions;
 import org.fwmerge.IterationRecord;
 import org.fwmerge.baseline.AdaMerging;
 import org.fwmerge.baseline.TaskArithmetic;
+import org.fwmerge.examples.zoo.MisinitializedModel;
 import org.fwmerge.examples.zoo.TaskModel;
 import org.fwmerge.examples.zoo.Zoo;
 import org.knowm.xchart.BitmapEncoder;
@@ -22,6 +23,10 @@ import org.knowm.xchart.style.Styler;
 
 /** Collects the demo's tables and traces; writes {@code results.md} and the PNG charts. */
 final class Report {
+    /** Reference rows of experiments 1 and 5. */
+    static final String PRETRAINED = "Pre-trained";
+    static final String INDIVIDUAL = "Individual (upper bound)";
+
     private final Demo.DemoConfig cfg;
     private final Map<String, List<IterationRecord>> traces = new LinkedHashMap<>();
     private final Map<String, Map<Integer, Double>> millis = new LinkedHashMap<>();
@@ -32,6 +37,10 @@ final class Report {
     private Map<String, Map<String, Double>> table1 = Map.of();
     private Map<String, Map<Integer, Double>> table2 = Map.of();
     private Map<String, Map<Integer, Double>> table3 = Map.of();
+    private MisinitializedModel misinitialized;
+    private Map<String, Double> withoutMisinitialized = Map.of();
+    private Map<String, Double> withMisinitialized = Map.of();
+    private Map<String, Map<String, Double>> lora = Map.of();
     private final List<Path> charts = new ArrayList<>();
 
     Report(Demo.DemoConfig cfg) {
@@ -76,6 +85,18 @@ final class Report {
         table3 = t;
     }
 
+    /** Experiment 4: each method's mean accuracy on the 4 relevant models without and with the misinitialised one. */
+    void misinitialized(MisinitializedModel model, Map<String, Double> without, Map<String, Double> with) {
+        misinitialized = model;
+        withoutMisinitialized = without;
+        withMisinitialized = with;
+    }
+
+    /** Experiment 5: per-task accuracies of the LoRA merges, with reference rows. */
+    void lora(Map<String, Map<String, Double>> t) {
+        lora = t;
+    }
+
     List<Path> charts() {
         return charts;
     }
@@ -83,30 +104,32 @@ final class Report {
     Path write(Zoo zoo, double seconds) throws IOException {
         StringBuilder md = new StringBuilder("# fwmerge demo results\n\n");
         double modelMb = zoo.baseTrunk().values().stream().mapToLong(v -> v.length).sum() * (double) Float.BYTES / 1e6;
-        md.append(String.format("Run: %s, %.0f s, data: %s, zoo: %s.%n%n", cfg.full() ? "--full" : "default", seconds,
+        md.append(String.format("Run: %s, seed %d, %.0f s, data: %s, zoo: %s.%n%n", cfg.full() ? "--full" : "default",
+                cfg.seed(), seconds,
                 zoo.dataOrigin(), cfg.zoo().provenance()));
-        md.append(String.format("Settings: calibration %d samples per task (training split, seed %d), cross-entropy "
-                + "for FW, prediction entropy for AdaMerging. FW-hard: layer-wise, line search, %d iterations. FW-soft: "
-                + "layer-wise, one vertex per task, %d iterations × %d Adam steps (lr %s) on coefficients projected onto "
-                + "{λ ≥ 0, Σλ ≤ 1}. AdaMerging: layer-wise, λ from 1/n, %d Adam steps (lr %s). TA, TIES, DARE: λ = %s.%n%n",
-                Demo.CALIBRATION, Demo.SEED, Demo.FW_HARD_ITERATIONS, Demo.FW_SOFT_ITERATIONS,
-                CoefficientOptions.DEFAULT_STEPS, CoefficientOptions.DEFAULT_LEARNING_RATE, Baselines.ADAMERGING_STEPS,
+        md.append(String.format("Settings: calibration %d samples per task (training split, seed %d); objectives are "
+                + "the mean over the evaluated tasks, cross-entropy for FW, prediction entropy for AdaMerging. FW-hard: layer-wise, line search, %d iterations. FW-soft: "
+                + "layer-wise, one vertex per task, %d iterations × %d Adam steps (lr %s, minibatches of %d samples per task) on "
+                + "unconstrained coefficients, as the authors' code (the library's default projects them onto {λ ≥ 0, Σλ ≤ 1}, "
+                + "which keeps the merge in the checkpoints' convex hull). AdaMerging: layer-wise, λ from 1/n, %d Adam steps (lr %s). TA, TIES, DARE: λ = %s.%n%n",
+                Demo.CALIBRATION, cfg.seed(), Demo.FW_HARD_ITERATIONS, Demo.FW_SOFT_ITERATIONS,
+                CoefficientOptions.DEFAULT_STEPS, CoefficientOptions.DEFAULT_LEARNING_RATE,
+                CoefficientOptions.DEFAULT_BATCH_SIZE, Baselines.ADAMERGING_STEPS,
                 AdaMerging.DEFAULT_LEARNING_RATE, TaskArithmetic.DEFAULT_SCALING));
         md.append("## The zoo: accuracy on each task's test split\n\n");
-        md.append("| task | classes | pre-trained (zero-shot head) | fine-tuned |\n|---|---|---|---|\n");
+        md.append("| task | classes | pre-trained (zero-shot head) | fine-tuned | LoRA |\n|---|---|---|---|---|\n");
         for (TaskModel t : zoo.tasks()) {
-            md.append(String.format("| %s | %d | %.3f | %.3f |%n", t.task().name(), t.task().classes(),
-                    t.pretrainedAccuracy(), t.finetunedAccuracy()));
+            md.append(String.format("| %s | %d | %.3f | %.3f | %s |%n", t.task().name(), t.task().classes(),
+                    t.pretrainedAccuracy(), t.finetunedAccuracy(),
+                    t.adapter().map(a -> String.format("%.3f", a.accuracy())).orElse("")));
         }
+        md.append(String.format("| mean | | %.3f | %.3f | %s |%n",
+                zoo.tasks().stream().mapToDouble(TaskModel::pretrainedAccuracy).average().orElse(Double.NaN),
+                zoo.tasks().stream().mapToDouble(TaskModel::finetunedAccuracy).average().orElse(Double.NaN),
+                lora.isEmpty() ? "" : String.format("%.3f", zoo.tasks().stream()
+                        .mapToDouble(t -> t.adapter().orElseThrow().accuracy()).average().orElse(Double.NaN))));
         md.append("\n## Experiment 1: merge all ").append(zoo.tasks().size()).append(" models, accuracy on 4 tasks (cf. paper Table 2)\n\n");
-        md.append("| method | ").append(String.join(" | ", cfg.evalTasks())).append(" | mean |\n|---|");
-        cfg.evalTasks().forEach(t -> md.append("---|"));
-        md.append("---|\n");
-        table1.forEach((name, acc) -> {
-            md.append("| ").append(name).append(" | ");
-            cfg.evalTasks().forEach(t -> md.append(String.format("%.3f | ", acc.get(t))));
-            md.append(String.format("%.3f |%n", Demo.mean(acc)));
-        });
+        appendTaskTable(md, table1);
         if (adaSums != null) {
             md.append("\nAdaMerging raised the total task-vector weight Σᵢλᵢ from 1 to ");
             StringBuilder parts = new StringBuilder();
@@ -119,13 +142,28 @@ final class Report {
         appendSeries(md, table2, "k irrelevant", "%.3f");
         charts.add(chart(table2, "Adding irrelevant models", "irrelevant models added to the 4 relevant ones",
                 cfg.outDir().resolve("accuracy-vs-irrelevant.png")));
-        if (!table3.isEmpty()) {
-            md.append("\n## Experiment 3: n relevant models, mean accuracy on all tasks (cf. Table 3 right)\n\n");
-            appendSeries(md, table3, "n relevant", "%.3f");
-            charts.add(chart(table3, "Adding relevant models", "relevant models in the pool",
-                    cfg.outDir().resolve("accuracy-vs-relevant.png")));
+        md.append("\n## Experiment 3: n relevant models, mean accuracy on all tasks (cf. Table 3 right)\n\n");
+        appendSeries(md, table3, "n relevant", "%.3f");
+        charts.add(chart(table3, "Adding relevant models", "relevant models in the pool",
+                cfg.outDir().resolve("accuracy-vs-relevant.png")));
+        if (misinitialized != null) {
+            md.append(String.format("%n## Experiment 4: a misinitialised model joins the 4 relevant ones (cf. Fig. 1c)%n%n"
+                    + "A model of %s fine-tuned from a differently initialised pre-trained trunk (%.3f on its task with "
+                    + "its own head). Mean accuracy on the 4 tasks:%n%n| method | without | with | change |%n|---|---|---|---|%n",
+                    misinitialized.task(), misinitialized.accuracy()));
+            withMisinitialized.forEach((m, with) -> {
+                double without = withoutMisinitialized.get(m);
+                md.append(String.format("| %s | %.3f | %.3f | %+.3f |%n", m, without, with, with - without));
+            });
         }
-        md.append("\n## Experiment 4: cost by pool size (merges of experiment 2)\n\nExperiment 1 ran every method "
+        if (!lora.isEmpty()) {
+            md.append(String.format("%n## Experiment 5: merging the %d tasks' LoRA adapters (cf. §4)%n%n"
+                    + "Rank-%d adapters on both trunk weights, written in PEFT's layout and read through the pool's "
+                    + "LoRA path (each candidate is base + scaling·BA). Individual = each task's own adapter.%n%n",
+                    zoo.tasks().size(), zoo.tasks().get(0).adapter().orElseThrow().rank()));
+            appendTaskTable(md, lora);
+        }
+        md.append("\n## Cost by pool size (merges of experiment 2)\n\nExperiment 1 ran every method "
                 + "first, so one-time start-up costs (JIT, heap growth, ND4J set-up) are not in these figures.\n\n"
                 + "Wall time (ms), one merge, building the merger included:\n\n");
         appendSeries(md, millis, "pool size", "%.0f");
@@ -149,20 +187,114 @@ final class Report {
             }
             md.append('\n');
         });
-        charts.add(traceChart("FW calibration loss per iteration", "loss (sum over the evaluated tasks)",
+        charts.add(traceChart("FW calibration loss per iteration", "loss (mean over the evaluated tasks)",
                 IterationRecord::loss, false, cfg.outDir().resolve("fw-trace.png")));
         charts.add(traceChart("FW duality gap per iteration", "gap (log scale)", IterationRecord::gap, true,
                 cfg.outDir().resolve("fw-gap.png")));
         md.append("\n![accuracy vs irrelevant models](accuracy-vs-irrelevant.png)\n![FW loss](fw-trace.png)\n"
                 + "![FW gap](fw-gap.png)\n");
-        if (!table3.isEmpty()) {
-            md.append("![accuracy vs relevant models](accuracy-vs-relevant.png)\n");
-        }
+        md.append("![accuracy vs relevant models](accuracy-vs-relevant.png)\n");
+        writeAtomically(cfg.outDir().resolve("results.json"), json());
         Path file = cfg.outDir().resolve("results.md");
-        Path tmp = cfg.outDir().resolve("results.md.tmp");
-        Files.writeString(tmp, md);
-        Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        writeAtomically(file, md.toString());
         return file;
+    }
+
+    private static void writeAtomically(Path file, String text) throws IOException {
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        Files.writeString(tmp, text);
+        Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /** A per-task table with a mean column (experiments 1 and 5). */
+    private void appendTaskTable(StringBuilder md, Map<String, Map<String, Double>> table) {
+        md.append("| method | ").append(String.join(" | ", cfg.evalTasks())).append(" | mean |\n|---|");
+        cfg.evalTasks().forEach(t -> md.append("---|"));
+        md.append("---|\n");
+        table.forEach((name, acc) -> {
+            md.append("| ").append(name).append(" | ");
+            cfg.evalTasks().forEach(t -> md.append(String.format("%.3f | ", acc.get(t))));
+            md.append(String.format("%.3f |%n", Demo.mean(acc)));
+        });
+    }
+
+    /**
+     * The findings as JSON: per experiment, each merging method's mean accuracy (a fraction) over the
+     * experiment's evaluation tasks; experiment 1's reference rows apart, under {@code reference}.
+     */
+    String json() {
+        StringBuilder j = new StringBuilder("{\n  \"seed\": ").append(cfg.seed())
+                .append(",\n  \"calibration_samples_per_task\": ").append(Demo.CALIBRATION)
+                .append(",\n  \"experiments\": {\n");
+        j.append("    \"all\": {\"tasks\": ").append(strings(cfg.evalTasks())).append(", \"methods\": ")
+                .append(means(table1, false)).append(", \"reference\": ").append(means(table1, true)).append("},\n");
+        j.append("    \"irrelevant\": ").append(series(table2)).append(",\n");
+        j.append("    \"relevant\": ").append(series(table3)).append(",\n");
+        j.append("    \"misinitialized\": {\"task\": ").append(misinitialized == null ? "null"
+                : quote(misinitialized.task())).append(", \"methods\": {");
+        String sep = "";
+        for (Map.Entry<String, Double> e : withMisinitialized.entrySet()) {
+            j.append(sep).append(quote(e.getKey())).append(": {\"without\": ").append(num(withoutMisinitialized.get(e.getKey())))
+                    .append(", \"with\": ").append(num(e.getValue())).append('}');
+            sep = ", ";
+        }
+        j.append("}},\n");
+        j.append("    \"lora\": {\"methods\": ").append(means(lora, false)).append(", \"reference\": ")
+                .append(means(lora, true)).append("}\n  }\n}\n");
+        return j.toString();
+    }
+
+    private static String means(Map<String, Map<String, Double>> table, boolean reference) {
+        StringBuilder j = new StringBuilder("{");
+        String sep = "";
+        for (Map.Entry<String, Map<String, Double>> e : table.entrySet()) {
+            boolean isReference = e.getKey().equals(PRETRAINED) || e.getKey().equals(INDIVIDUAL);
+            if (isReference == reference) {
+                j.append(sep).append(quote(e.getKey())).append(": ").append(num(Demo.mean(e.getValue())));
+                sep = ", ";
+            }
+        }
+        return j.append('}').toString();
+    }
+
+    private static String series(Map<String, Map<Integer, Double>> table) {
+        List<Integer> xs = table.values().stream().flatMap(m -> m.keySet().stream()).distinct().sorted().toList();
+        StringBuilder j = new StringBuilder("{\"x\": ").append(xs).append(", \"methods\": {");
+        String sep = "";
+        for (Map.Entry<String, Map<Integer, Double>> e : table.entrySet()) {
+            j.append(sep).append(quote(e.getKey())).append(": [");
+            String s2 = "";
+            for (int x : xs) {
+                Double v = e.getValue().get(x);
+                j.append(s2).append(v == null ? "null" : num(v));
+                s2 = ", ";
+            }
+            j.append(']');
+            sep = ", ";
+        }
+        return j.append("}}").toString();
+    }
+
+    private static String strings(List<String> l) {
+        return "[" + String.join(", ", l.stream().map(Report::quote).toList()) + "]";
+    }
+
+    private static String num(double v) {
+        return Double.isFinite(v) ? String.format(java.util.Locale.ROOT, "%.4f", v) : "null";
+    }
+
+    private static String quote(String s) {
+        StringBuilder q = new StringBuilder("\"");
+        for (char c : s.toCharArray()) {
+            if (c == '"' || c == '\\') {
+                q.append('\\').append(c);
+            } else if (c < 0x20) {
+                q.append(String.format("\\u%04x", (int) c));
+            } else {
+                q.append(c);
+            }
+        }
+        return q.append('"').toString();
     }
 
     private static void appendSeries(StringBuilder md, Map<String, Map<Integer, Double>> table, String column,

@@ -4,6 +4,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import org.nd4j.autodiff.samediff.SDIndex;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.TrainingConfig;
@@ -113,6 +114,68 @@ final class Mlp {
         SDVariable h1 = sd.nn.relu(x.mmul(sd.var(W0, trunk.get(W0).dup())).add(sd.var(B0, trunk.get(B0).dup())), 0);
         SDVariable h2 = sd.nn.relu(h1.mmul(sd.var(W1, trunk.get(W1).dup())).add(sd.var(B1, trunk.get(B1).dup())), 0);
         h2.mmul(sd.constant(headWeight(headName), headW.dup())).add(LOGITS, sd.constant(headBias(headName), headB.dup()));
+        return sd;
+    }
+
+    /**
+     * Several tasks' networks up to the logits in one graph, so that one call evaluates them all: the
+     * input {@link #INPUT} [-1, 784 + K] is an image followed by the one-hot index of its task among the
+     * K heads; every head is applied to the shared trunk's features and the sample's own head's logits
+     * are kept ({@link #LOGITS}, [-1, C]). Trunk variables, head constants; all heads need C classes.
+     */
+    static SameDiff multiTaskLogitsGraph(Map<String, INDArray> trunk, List<String> headNames, List<INDArray> headWs,
+            List<INDArray> headBs) {
+        int k = headNames.size();
+        int c = (int) headWs.get(0).size(1);
+        SameDiff sd = SameDiff.create();
+        SDVariable in = sd.placeHolder(INPUT, DataType.FLOAT, -1, IN + k);
+        SDVariable x = in.get(SDIndex.all(), SDIndex.interval(0, IN));
+        SDVariable task = in.get(SDIndex.all(), SDIndex.interval(IN, IN + k));
+        SDVariable h1 = sd.nn.relu(x.mmul(sd.var(W0, trunk.get(W0).dup())).add(sd.var(B0, trunk.get(B0).dup())), 0);
+        SDVariable h2 = sd.nn.relu(h1.mmul(sd.var(W1, trunk.get(W1).dup())).add(sd.var(B1, trunk.get(B1).dup())), 0);
+        SDVariable all = h2.mmul(sd.constant("heads.weight", Nd4j.hstack(headWs.toArray(new INDArray[0]))))
+                .add(sd.constant("heads.bias", Nd4j.hstack(headBs.stream().map(b -> b.reshape(1, c))
+                        .toArray(INDArray[]::new)).reshape(k * c)));
+        SDVariable perHead = sd.reshape(all, -1, k, c);
+        sd.sum(LOGITS, perHead.mul(sd.reshape(task, -1, k, 1)), 1);
+        return sd;
+    }
+
+    /** LoRA factor variable of a trunk layer (0 or 1), stored [in, r] ("A") and [r, out] ("B"): x·A·B is x·ΔW. */
+    static String loraFactor(int layer, char factor) {
+        return "lora." + layer + "." + factor;
+    }
+
+    /**
+     * The full network with the trunk frozen and a rank-{@code rank} LoRA adapter on both trunk weights:
+     * layer l computes relu(x·W_l + scaling·(x·A_l)·B_l + b_l), A_l [in, r] drawn from N(0, 1/in) and B_l
+     * [r, out] zero (so training starts at the pre-trained network, as PEFT's LoRA does). Only the factors
+     * are variables; placeholders and loss as in {@link #graph}.
+     */
+    static SameDiff loraGraph(Map<String, INDArray> trunk, int rank, double scaling, long seed, String headName,
+            INDArray headW, INDArray headB) {
+        Random rnd = new Random(seed);
+        SameDiff sd = SameDiff.create();
+        SDVariable x = sd.placeHolder(INPUT, DataType.FLOAT, -1, IN);
+        SDVariable y = sd.placeHolder(LABEL, DataType.FLOAT, -1, headW.size(1));
+        SDVariable h = x;
+        int[][] dims = {{IN, H1}, {H1, H2}};
+        for (int l = 0; l < 2; l++) {
+            float[] a = new float[dims[l][0] * rank];
+            double std = Math.sqrt(1.0 / dims[l][0]);
+            for (int i = 0; i < a.length; i++) {
+                a[i] = (float) (rnd.nextGaussian() * std);
+            }
+            SDVariable av = sd.var(loraFactor(l, 'A'), Nd4j.create(a, new long[] {dims[l][0], rank}, 'c'));
+            SDVariable bv = sd.var(loraFactor(l, 'B'), Nd4j.zeros(DataType.FLOAT, rank, dims[l][1]));
+            SDVariable w = sd.constant(TRUNK.get(2 * l), trunk.get(TRUNK.get(2 * l)).dup());
+            SDVariable b = sd.constant(TRUNK.get(2 * l + 1), trunk.get(TRUNK.get(2 * l + 1)).dup());
+            h = sd.nn.relu(h.mmul(w).add(h.mmul(av).mmul(bv).mul(scaling)).add(b), 0);
+        }
+        SDVariable logits = h.mmul(sd.constant(headWeight(headName), headW.dup()))
+                .add("logits", sd.constant(headBias(headName), headB.dup()));
+        sd.loss.softmaxCrossEntropy(LOSS, y, logits, null);
+        sd.setLossVariables(LOSS);
         return sd;
     }
 

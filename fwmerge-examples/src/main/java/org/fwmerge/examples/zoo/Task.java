@@ -196,35 +196,44 @@ public record Task(String name, Source source, Transform transform, int[] labelM
     private static final int[] IDENTITY = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
 
     /**
-     * The 20 tasks of the demo, 10 per dataset: original, rotations by 90/180/270°, inversion,
-     * horizontal and vertical flips, a seeded pixel permutation, and two label groupings on the original
-     * images (digits: parity, digit &lt; 5; Fashion-MNIST: four super-classes tops / bottoms+dresses /
-     * footwear / bags, and footwear vs. not).
+     * The 20 tasks of the demo, all 10-way classification: for each dataset the original images,
+     * rotation by 90° and vertical flip, then distinct pixel permutations drawn with {@code seed} — 9 of
+     * digits and 5 of Fashion-MNIST (12 and 8 tasks: fashion's small MLP tops out near 0.84, digits' near
+     * 0.94). The pre-trained trunk learns from original images, so its features serve the transformed
+     * inputs poorly — most of all the permutations, which destroy the spatial structure its filters learnt
+     * — and each fine-tuned model holds knowledge the others lack. The list spreads both datasets evenly,
+     * so every prefix (experiment 3 adds models in this order) has both.
      *
      * @param seed seed of the pixel permutations
      */
     public static List<Task> standard(long seed) {
+        List<List<Task>> bySource = List.of(tasksOf(Source.DIGITS, 12, seed), tasksOf(Source.FASHION, 8, seed));
         List<Task> tasks = new ArrayList<>();
-        for (Source s : Source.values()) {
-            String p = s == Source.FASHION ? "fashion_" : "digits_";
-            tasks.add(new Task(p + "orig", s, Transform.identity(), IDENTITY, 10));
-            tasks.add(new Task(p + "rot90", s, Transform.rotate(90), IDENTITY, 10));
-            tasks.add(new Task(p + "rot180", s, Transform.rotate(180), IDENTITY, 10));
-            tasks.add(new Task(p + "rot270", s, Transform.rotate(270), IDENTITY, 10));
-            tasks.add(new Task(p + "invert", s, Transform.inversion(), IDENTITY, 10));
-            tasks.add(new Task(p + "hflip", s, Transform.flipHorizontal(), IDENTITY, 10));
-            tasks.add(new Task(p + "vflip", s, Transform.flipVertical(), IDENTITY, 10));
-            tasks.add(new Task(p + "perm", s, Transform.permutation(seed + s.ordinal()), IDENTITY, 10));
-            if (s == Source.DIGITS) {
-                tasks.add(new Task("digits_parity", s, Transform.identity(), new int[] {0, 1, 0, 1, 0, 1, 0, 1, 0, 1}, 2));
-                tasks.add(new Task("digits_lt5", s, Transform.identity(), new int[] {0, 0, 0, 0, 0, 1, 1, 1, 1, 1}, 2));
-            } else {
-                // 0 T-shirt, 1 Trouser, 2 Pullover, 3 Dress, 4 Coat, 5 Sandal, 6 Shirt, 7 Sneaker, 8 Bag, 9 Ankle boot
-                tasks.add(new Task("fashion_super", s, Transform.identity(), new int[] {0, 1, 0, 1, 0, 2, 0, 2, 3, 2}, 4));
-                tasks.add(new Task("fashion_footwear", s, Transform.identity(), new int[] {0, 0, 0, 0, 0, 1, 0, 1, 0, 1}, 2));
+        int[] taken = new int[bySource.size()];
+        while (tasks.size() < 20) {
+            int next = 0;
+            for (int s = 1; s < taken.length; s++) {
+                // the source furthest behind its share so far goes next
+                if ((taken[s] + 0.5) / bySource.get(s).size() < (taken[next] + 0.5) / bySource.get(next).size()) {
+                    next = s;
+                }
             }
+            tasks.add(bySource.get(next).get(taken[next]++));
         }
         return List.copyOf(tasks);
+    }
+
+    private static List<Task> tasksOf(Source s, int count, long seed) {
+        String p = s == Source.FASHION ? "fashion_" : "digits_";
+        List<Task> tasks = new ArrayList<>();
+        tasks.add(new Task(p + "orig", s, Transform.identity(), IDENTITY, 10));
+        tasks.add(new Task(p + "rot90", s, Transform.rotate(90), IDENTITY, 10));
+        tasks.add(new Task(p + "vflip", s, Transform.flipVertical(), IDENTITY, 10));
+        for (int i = 1; tasks.size() < count; i++) {
+            tasks.add(new Task(p + "perm" + i, s, Transform.permutation(seed * 1_000L + s.ordinal() * 100L + i),
+                    IDENTITY, 10));
+        }
+        return tasks;
     }
 
     @Override

@@ -17,9 +17,10 @@ import org.fwmerge.examples.data.Dataset;
  * @param checkpoint          the safetensors file of the fine-tuned trunk, if the zoo was cached
  * @param pretrainedAccuracy  test accuracy of the pre-trained trunk with the zero-shot head
  * @param finetunedAccuracy   test accuracy of the fine-tuned trunk with the same head
+ * @param adapter             the task's LoRA adapter, if the zoo trains them
  */
 public record TaskModel(Task task, Dataset train, Dataset test, Map<String, float[]> head, Map<String, float[]> trunk,
-        Optional<Path> checkpoint, double pretrainedAccuracy, double finetunedAccuracy) {
+        Optional<Path> checkpoint, double pretrainedAccuracy, double finetunedAccuracy, Optional<LoraAdapter> adapter) {
 
     /** Checks presence and makes the maps unmodifiable (arrays are shared, do not write them). */
     public TaskModel {
@@ -29,5 +30,6 @@ public record TaskModel(Task task, Dataset train, Dataset test, Map<String, floa
         head = Map.copyOf(head);
         trunk = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(trunk));
         Objects.requireNonNull(checkpoint, "checkpoint");
+        Objects.requireNonNull(adapter, "adapter");
     }
 }

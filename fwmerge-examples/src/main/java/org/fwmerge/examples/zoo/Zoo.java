@@ -9,9 +9,11 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import org.fwmerge.Model;
+import org.fwmerge.Objective;
 import org.fwmerge.examples.data.DataBundle;
 import org.fwmerge.examples.data.DataSources;
 import org.fwmerge.examples.data.Dataset;
+import org.fwmerge.nd4j.Nd4jThreads;
 import org.fwmerge.nd4j.SameDiffObjective;
 import org.fwmerge.tensor.TensorBackend;
 import org.nd4j.autodiff.samediff.SameDiff;
@@ -21,8 +23,15 @@ import org.nd4j.linalg.factory.Nd4j;
 /**
  * A zoo of real fine-tuned models, the input of the merging demo (DESIGN §7): an MLP trunk
  * 784-512-256 (ReLU) pre-trained on a pretext mixture (original Fashion-MNIST and MNIST digits, one
- * temporary 20-way head), and for every task a linear head fitted on the frozen pre-trained trunk (the
- * "zero-shot" head) and a trunk fine-tuned with that head frozen.
+ * temporary 20-way head), and for every task a linear "zero-shot" head fitted on the frozen pre-trained
+ * trunk from a few samples per class ({@link ZooConfig#headShots()}), a trunk fine-tuned with that head
+ * frozen and, optionally, a LoRA adapter trained the same way ({@link LoraAdapter}); optionally also one
+ * {@link MisinitializedModel}.
+ *
+ * <p>The design leaves merging something to recover, as the paper's CLIP zoo does (zero-shot ≈ 0.5,
+ * fine-tuned ≈ 0.9): the tasks' inputs are transformed (rotations, flips, pixel permutations) so the
+ * pre-trained features serve them poorly, and a head fitted on a few shots knows little of its task;
+ * fine-tuning the trunk recovers the rest.
  *
  * <p>Tensor layout (also in the checkpoints): {@code trunk.0.weight} [784,512], {@code trunk.0.bias}
  * [512], {@code trunk.1.weight} [512,256], {@code trunk.1.bias} [256], {@code head.<task>.weight}
@@ -42,17 +51,24 @@ public final class Zoo {
     private final String dataOrigin;
     private final Map<String, float[]> base;
     private final Map<String, TaskModel> tasks;
+    private final Optional<MisinitializedModel> misinitialized;
     private final Optional<Path> cacheDir;
 
     Zoo(ZooConfig config, String dataOrigin, Map<String, float[]> base, List<TaskModel> tasks,
-            Optional<Path> cacheDir) {
+            Optional<MisinitializedModel> misinitialized, Optional<Path> cacheDir) {
         this.cacheDir = cacheDir;
+        this.misinitialized = misinitialized;
         this.config = config;
         this.dataOrigin = dataOrigin;
         this.base = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(base));
         LinkedHashMap<String, TaskModel> m = new LinkedHashMap<>();
         tasks.forEach(t -> m.put(t.task().name(), t));
         this.tasks = java.util.Collections.unmodifiableMap(m);
+    }
+
+    /** The misinitialised model, if the configuration asks for one. */
+    public Optional<MisinitializedModel> misinitialized() {
+        return misinitialized;
     }
 
     /** The configuration the zoo was built with. */
@@ -176,6 +192,7 @@ public final class Zoo {
             Map<String, String> meta = new LinkedHashMap<>(baseMeta);
             meta.put("task", name);
             meta.put("task_description", t.task().toString());
+            meta.put("head_shots", Integer.toString(config.headShots()));
             meta.put("head_epochs", Integer.toString(config.headEpochs()));
             meta.put("finetune_epochs", Integer.toString(config.finetuneEpochs()));
             meta.put("pretrained_accuracy", Double.toString(t.pretrainedAccuracy()));
@@ -185,12 +202,31 @@ public final class Zoo {
             Map<String, long[]> headShapes = Map.of(Mlp.headWeight(name), new long[] {Mlp.H2, t.task().classes()},
                     Mlp.headBias(name), new long[] {t.task().classes()});
             ZooStore.save(ZooStore.headFile(cacheDir, name), t.head(), headShapes, meta);
+            Optional<LoraAdapter> adapter = t.adapter();
+            if (adapter.isPresent()) {
+                LoraAdapter a = adapter.get();
+                Map<String, String> loraMeta = new LinkedHashMap<>(meta);
+                loraMeta.put("lora_accuracy", Double.toString(a.accuracy()));
+                Path dir = ZooStore.saveAdapter(cacheDir, name, a, loraMeta);
+                adapter = Optional.of(new LoraAdapter(a.rank(), a.alpha(), a.factors(), Optional.of(dir), a.accuracy()));
+            }
             withPaths.add(new TaskModel(t.task(), t.train(), t.test(), t.head(), t.trunk(), Optional.of(file),
-                    t.pretrainedAccuracy(), t.finetunedAccuracy()));
+                    t.pretrainedAccuracy(), t.finetunedAccuracy(), adapter));
+        }
+        Optional<MisinitializedModel> mis = zoo.misinitialized();
+        if (mis.isPresent()) {
+            MisinitializedModel m = mis.get();
+            Map<String, String> meta = new LinkedHashMap<>(baseMeta);
+            meta.put("task", m.task());
+            meta.put("misinitialized", "fine-tuned from a differently initialised pre-trained trunk");
+            meta.put("accuracy", Double.toString(m.accuracy()));
+            Path file = ZooStore.misinitializedFile(cacheDir, m.task());
+            ZooStore.save(file, m.trunk(), TRUNK_SHAPES, meta);
+            mis = Optional.of(new MisinitializedModel(m.task(), m.trunk(), Optional.of(file), m.accuracy()));
         }
         // The base file is written last: its presence with matching provenance marks a complete cache.
         ZooStore.save(ZooStore.baseFile(cacheDir), zoo.baseTrunk(), TRUNK_SHAPES, baseMeta);
-        return new Zoo(config, data.origin(), zoo.baseTrunk(), withPaths, Optional.of(cacheDir));
+        return new Zoo(config, data.origin(), zoo.baseTrunk(), withPaths, mis, Optional.of(cacheDir));
     }
 
     private static Zoo loadCached(ZooConfig config, DataBundle data, Path dir, String provenance) throws IOException {
@@ -199,7 +235,11 @@ public final class Zoo {
         for (Task t : config.tasks()) {
             files.add(ZooStore.taskFile(dir, t.name()));
             files.add(ZooStore.headFile(dir, t.name()));
+            if (config.loraRank() > 0) {
+                files.add(ZooStore.adapterWeights(dir, t.name()));
+            }
         }
+        config.misinitializedTask().ifPresent(t -> files.add(ZooStore.misinitializedFile(dir, t)));
         for (Path f : files) {
             Map<String, String> meta = ZooStore.metadata(f);
             if (meta == null || !provenance.equals(meta.get(ZooStore.PROVENANCE))) {
@@ -212,12 +252,27 @@ public final class Zoo {
             Path file = ZooStore.taskFile(dir, t.name());
             ZooStore.Stored trunk = ZooStore.load(file);
             ZooStore.Stored head = ZooStore.load(ZooStore.headFile(dir, t.name()));
+            Optional<LoraAdapter> adapter = Optional.empty();
+            if (config.loraRank() > 0) {
+                ZooStore.Stored f = ZooStore.load(ZooStore.adapterWeights(dir, t.name()));
+                adapter = Optional.of(new LoraAdapter(config.loraRank(), 2.0 * config.loraRank(), f.tensors(),
+                        Optional.of(ZooStore.adapterDir(dir, t.name())),
+                        Double.parseDouble(f.metadata().get("lora_accuracy"))));
+            }
             DataBundleSplit s = taskData(t, data, config);
             tasks.add(new TaskModel(t, s.train(), s.test(), head.tensors(), trunk.tensors(), Optional.of(file),
                     Double.parseDouble(trunk.metadata().get("pretrained_accuracy")),
-                    Double.parseDouble(trunk.metadata().get("finetuned_accuracy"))));
+                    Double.parseDouble(trunk.metadata().get("finetuned_accuracy")), adapter));
         }
-        return new Zoo(config, data.origin(), base, tasks, Optional.of(dir));
+        Optional<MisinitializedModel> mis = Optional.empty();
+        if (config.misinitializedTask().isPresent()) {
+            String t = config.misinitializedTask().get();
+            Path file = ZooStore.misinitializedFile(dir, t);
+            ZooStore.Stored m = ZooStore.load(file);
+            mis = Optional.of(new MisinitializedModel(t, m.tensors(), Optional.of(file),
+                    Double.parseDouble(m.metadata().get("accuracy"))));
+        }
+        return new Zoo(config, data.origin(), base, tasks, mis, Optional.of(dir));
     }
 
     /** Whether this zoo came from (or was written to) a cache directory, and which. */
@@ -248,6 +303,51 @@ public final class Zoo {
             b.crossEntropy(g.labels());
         }
         return b.build();
+    }
+
+    /**
+     * The calibration objective over several tasks: the mean of their {@link #calibrationObjective(String,
+     * int, long, boolean) single-task} losses (same samples), computed by one multi-head graph in one
+     * call per evaluation; its {@link Objective#terms() terms} are the single-task objectives, so the
+     * per-task soft LMO can use it. The tasks' heads must have the same number of classes.
+     *
+     * @throws IllegalArgumentException if a task is unknown or the heads' class counts differ
+     */
+    public Objective calibrationObjective(List<String> taskNames, int samples, long seed, boolean entropy) {
+        List<Objective> terms = new ArrayList<>();
+        List<INDArray> ws = new ArrayList<>();
+        List<INDArray> bs = new ArrayList<>();
+        List<INDArray> xs = new ArrayList<>();
+        List<Integer> labels = new ArrayList<>();
+        int k = taskNames.size();
+        for (int j = 0; j < k; j++) {
+            TaskModel t = task(taskNames.get(j));
+            if (t.task().classes() != task(taskNames.get(0)).task().classes()) {
+                throw new IllegalArgumentException("one graph over tasks needs equal class counts: "
+                        + taskNames.get(0) + " has " + task(taskNames.get(0)).task().classes() + ", "
+                        + taskNames.get(j) + " has " + t.task().classes());
+            }
+            terms.add(calibrationObjective(taskNames.get(j), samples, seed, entropy));
+            ws.add(headW(t));
+            bs.add(headB(t));
+            TaskGraph g = calibrationGraph(taskNames.get(j), samples, seed);
+            INDArray taskIndex = Nd4j.zeros(org.nd4j.linalg.api.buffer.DataType.FLOAT, g.inputs().size(0), k);
+            taskIndex.getColumn(j).assign(1);
+            xs.add(Nd4j.hstack(g.inputs(), taskIndex));
+            for (int i = 0; i < g.labels().rows(); i++) {
+                labels.add(g.labels().getRow(i).argMax().getInt(0));
+            }
+        }
+        SameDiffObjective.Builder b = SameDiffObjective.builder()
+                .graph(Mlp.multiTaskLogitsGraph(toNd(base), taskNames, ws, bs))
+                .input(Mlp.INPUT, Nd4j.vstack(xs.toArray(new INDArray[0]))).logits(Mlp.LOGITS);
+        TRUNK_TENSORS.forEach(n -> b.parameter(n, n));
+        if (entropy) {
+            b.predictionEntropy();
+        } else {
+            b.crossEntropy(labels.stream().mapToInt(Integer::intValue).toArray());
+        }
+        return new MultiTaskObjective(b.build(), terms);
     }
 
     /**
@@ -291,9 +391,59 @@ public final class Zoo {
     }
 
     static Zoo train(ZooConfig config, DataBundle data, ProgressListener progress) {
+        // SameDiff training runs many small ops: ND4J's default native threads spin between them on the
+        // core the driving thread needs (the zoo trained 2.7 times slower).
+        Nd4jThreads.apply();
         long seed = config.seed();
         int n = config.tasks().size();
-        // Pretext: original images of both datasets, one 20-way head (fashion 0..9, digits 10..19).
+        Map<String, INDArray> baseNd = pretrain(config, data, seed, progress);
+        List<TaskModel> out = new ArrayList<>();
+        Optional<MisinitializedModel> misinitialized = Optional.empty();
+        int i = 0;
+        for (Task task : config.tasks()) {
+            i++;
+            final int index = i;
+            DataBundleSplit s = taskData(task, data, config);
+            INDArray xTrain = inputs(s.train);
+            INDArray yTrain = Mlp.oneHot(s.train.labels(), task.classes());
+            INDArray xTest = inputs(s.test);
+            long taskSeed = seed * 1_000_003L + index;
+            INDArray[] head = zeroShotHead(config, baseNd, task, s.train, taskSeed,
+                    (e, loss) -> progress.epoch("head", task.name(), index, n, e, config.headEpochs(), loss));
+            double preAcc = Mlp.accuracy(Mlp.features(baseNd, xTest), head[0], head[1], s.test.labels());
+            Map<String, INDArray> tuned = fineTune(config, baseNd, task, head, xTrain, yTrain, taskSeed + 7,
+                    (e, loss) -> progress.epoch("finetune", task.name(), index, n, e, config.finetuneEpochs(), loss));
+            double ftAcc = Mlp.accuracy(Mlp.features(tuned, xTest), head[0], head[1], s.test.labels());
+            Optional<LoraAdapter> adapter = Optional.empty();
+            if (config.loraRank() > 0) {
+                adapter = Optional.of(lora(config, baseNd, task, head, xTrain, yTrain, xTest, s.test.labels(),
+                        taskSeed + 11, (e, loss) -> progress.epoch("lora", task.name(), index, n, e,
+                                config.finetuneEpochs(), loss)));
+            }
+            Map<String, float[]> headArrays = new LinkedHashMap<>();
+            headArrays.put(Mlp.headWeight(task.name()), head[0].dup('c').data().asFloat());
+            headArrays.put(Mlp.headBias(task.name()), head[1].toFloatVector());
+            out.add(new TaskModel(task, s.train, s.test, headArrays, toFloats(tuned), Optional.empty(), preAcc, ftAcc,
+                    adapter));
+            if (config.misinitializedTask().filter(task.name()::equals).isPresent()) {
+                // Another initialisation seed, the same pretext and recipe: only the starting point differs.
+                long other = seed + 7_919L;
+                Map<String, INDArray> otherBase = pretrain(config, data, other, (st, t, k, m, e, en, loss) -> progress
+                        .epoch("misinit", task.name(), index, n, e, en, loss));
+                INDArray[] otherHead = zeroShotHead(config, otherBase, task, s.train, taskSeed + 13, (e, loss) -> { });
+                Map<String, INDArray> mis = fineTune(config, otherBase, task, otherHead, xTrain, yTrain, taskSeed + 17,
+                        (e, loss) -> progress.epoch("misinit", task.name(), index, n, e, config.finetuneEpochs(), loss));
+                misinitialized = Optional.of(new MisinitializedModel(task.name(), toFloats(mis), Optional.empty(),
+                        Mlp.accuracy(Mlp.features(mis, xTest), otherHead[0], otherHead[1], s.test.labels())));
+            }
+        }
+        return new Zoo(config, data.origin(), toFloats(baseNd), out, misinitialized, Optional.empty());
+    }
+
+    /** Pre-trains a trunk initialised with {@code initSeed} on the pretext: original images of both datasets, one 20-way head. */
+    private static Map<String, INDArray> pretrain(ZooConfig config, DataBundle data, long initSeed,
+            ProgressListener progress) {
+        long seed = config.seed();
         Dataset fTrain = data.fashionTrain().stratifiedSubset(config.trainPerClass(), seed);
         Dataset dTrain = data.digitsTrain().stratifiedSubset(config.trainPerClass(), seed);
         int[] pl = new int[fTrain.size() + dTrain.size()];
@@ -306,50 +456,61 @@ public final class Zoo {
             pl[fl.length + i] = 10 + dl[i];
         }
         INDArray px = Nd4j.vstack(inputs(fTrain), inputs(dTrain));
-        Map<String, INDArray> trunk0 = Mlp.initTrunk(seed);
-        INDArray[] tmpHead = Mlp.initHead(seed + 1, Mlp.H2, 20);
-        SameDiff pre = Mlp.graph(trunk0, true, "pretext", tmpHead[0], tmpHead[1], true);
+        INDArray[] tmpHead = Mlp.initHead(initSeed + 1, Mlp.H2, 20);
+        SameDiff pre = Mlp.graph(Mlp.initTrunk(initSeed), true, "pretext", tmpHead[0], tmpHead[1], true);
+        int n = config.tasks().size();
         Mlp.fit(pre, px, Mlp.oneHot(pl, 20), config.pretrainEpochs(), config.batchSize(), config.pretrainLr(), seed,
                 (e, loss) -> progress.epoch("pretrain", "pretext", 0, n, e, config.pretrainEpochs(), loss));
-        Map<String, INDArray> baseNd = new LinkedHashMap<>();
+        Map<String, INDArray> trunk = new LinkedHashMap<>();
         for (String name : TRUNK_TENSORS) {
-            baseNd.put(name, pre.getVariable(name).getArr().dup());
+            trunk.put(name, pre.getVariable(name).getArr().dup());
         }
+        return trunk;
+    }
 
-        List<TaskModel> out = new ArrayList<>();
-        int i = 0;
-        for (Task task : config.tasks()) {
-            i++;
-            final int index = i;
-            DataBundleSplit s = taskData(task, data, config);
-            INDArray xTrain = inputs(s.train);
-            INDArray yTrain = Mlp.oneHot(s.train.labels(), task.classes());
-            INDArray xTest = inputs(s.test);
-            long taskSeed = seed * 1_000_003L + index;
-            // Zero-shot head: a linear classifier on frozen pre-trained features (computed once).
-            INDArray fTrainFeat = Mlp.features(baseNd, xTrain);
-            INDArray[] h0 = Mlp.initHead(taskSeed, Mlp.H2, task.classes());
-            SameDiff hg = Mlp.headGraph(task.name(), h0[0], h0[1]);
-            Mlp.fit(hg, fTrainFeat, yTrain, config.headEpochs(), config.batchSize(), config.headLr(), taskSeed,
-                    (e, loss) -> progress.epoch("head", task.name(), index, n, e, config.headEpochs(), loss));
-            INDArray hw = hg.getVariable(Mlp.headWeight(task.name())).getArr().dup();
-            INDArray hb = hg.getVariable(Mlp.headBias(task.name())).getArr().dup();
-            double preAcc = Mlp.accuracy(Mlp.features(baseNd, xTest), hw, hb, s.test.labels());
-            // Fine-tune the trunk with the head frozen (constants in the graph).
-            SameDiff ft = Mlp.graph(baseNd, true, task.name(), hw, hb, false);
-            Mlp.fit(ft, xTrain, yTrain, config.finetuneEpochs(), config.batchSize(), config.finetuneLr(), taskSeed + 7,
-                    (e, loss) -> progress.epoch("finetune", task.name(), index, n, e, config.finetuneEpochs(), loss));
-            Map<String, INDArray> tuned = new LinkedHashMap<>();
-            for (String name : TRUNK_TENSORS) {
-                tuned.put(name, ft.getVariable(name).getArr());
-            }
-            double ftAcc = Mlp.accuracy(Mlp.features(tuned, xTest), hw, hb, s.test.labels());
-            Map<String, float[]> head = new LinkedHashMap<>();
-            head.put(Mlp.headWeight(task.name()), hw.dup('c').data().asFloat());
-            head.put(Mlp.headBias(task.name()), hb.toFloatVector());
-            out.add(new TaskModel(task, s.train, s.test, head, toFloats(tuned), Optional.empty(), preAcc, ftAcc));
+    /** The zero-shot head: a linear classifier on frozen features of {@link ZooConfig#headShots()} samples per class. */
+    private static INDArray[] zeroShotHead(ZooConfig config, Map<String, INDArray> trunk, Task task, Dataset train,
+            long seed, Mlp.EpochListener listener) {
+        Dataset shots = train.stratifiedSubset(config.headShots(), seed);
+        INDArray[] h0 = Mlp.initHead(seed, Mlp.H2, task.classes());
+        SameDiff hg = Mlp.headGraph(task.name(), h0[0], h0[1]);
+        Mlp.fit(hg, Mlp.features(trunk, inputs(shots)), Mlp.oneHot(shots.labels(), task.classes()),
+                config.headEpochs(), config.batchSize(), config.headLr(), seed, listener);
+        return new INDArray[] {hg.getVariable(Mlp.headWeight(task.name())).getArr().dup(),
+            hg.getVariable(Mlp.headBias(task.name())).getArr().dup()};
+    }
+
+    /** Fine-tunes the whole trunk with the head frozen (constants in the graph). */
+    private static Map<String, INDArray> fineTune(ZooConfig config, Map<String, INDArray> trunk, Task task,
+            INDArray[] head, INDArray x, INDArray y, long seed, Mlp.EpochListener listener) {
+        SameDiff ft = Mlp.graph(trunk, true, task.name(), head[0], head[1], false);
+        Mlp.fit(ft, x, y, config.finetuneEpochs(), config.batchSize(), config.finetuneLr(), seed, listener);
+        Map<String, INDArray> tuned = new LinkedHashMap<>();
+        for (String name : TRUNK_TENSORS) {
+            tuned.put(name, ft.getVariable(name).getArr().dup());
         }
-        return new Zoo(config, data.origin(), toFloats(baseNd), out, Optional.empty());
+        return tuned;
+    }
+
+    /** Trains a LoRA adapter on both trunk weights (trunk and head frozen) and measures the adapted trunk. */
+    private static LoraAdapter lora(ZooConfig config, Map<String, INDArray> trunk, Task task, INDArray[] head,
+            INDArray x, INDArray y, INDArray xTest, int[] testLabels, long seed, Mlp.EpochListener listener) {
+        int r = config.loraRank();
+        double alpha = 2.0 * r;
+        SameDiff g = Mlp.loraGraph(trunk, r, alpha / r, seed, task.name(), head[0], head[1]);
+        Mlp.fit(g, x, y, config.finetuneEpochs(), config.batchSize(), config.loraLr(), seed, listener);
+        Map<String, float[]> factors = new LinkedHashMap<>();
+        Map<String, INDArray> adapted = new LinkedHashMap<>(trunk);
+        for (int l = 0; l < 2; l++) {
+            INDArray a = g.getVariable(Mlp.loraFactor(l, 'A')).getArr(); // [in, r]
+            INDArray b = g.getVariable(Mlp.loraFactor(l, 'B')).getArr(); // [r, out]
+            factors.put(LoraAdapter.name(l, 'A'), a.transpose().dup('c').data().asFloat());
+            factors.put(LoraAdapter.name(l, 'B'), b.transpose().dup('c').data().asFloat());
+            String w = TRUNK_TENSORS.get(2 * l);
+            adapted.put(w, trunk.get(w).add(a.mmul(b).muli(alpha / r)));
+        }
+        double acc = Mlp.accuracy(Mlp.features(adapted, xTest), head[0], head[1], testLabels);
+        return new LoraAdapter(r, alpha, factors, Optional.empty(), acc);
     }
 
     /** A task's transformed train/test data under the configuration's per-class caps. */

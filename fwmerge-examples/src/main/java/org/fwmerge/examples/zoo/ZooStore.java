@@ -17,7 +17,9 @@ import org.fwmerge.tensor.TensorBackends;
 /**
  * The zoo's cache on disk, the only class that reads or writes its files: safetensors (F32) with the
  * provenance in the {@code __metadata__}. Files: {@code base.safetensors} (pre-trained trunk),
- * {@code task-<name>.safetensors} (fine-tuned trunk), {@code head-<name>.safetensors} (zero-shot head).
+ * {@code task-<name>.safetensors} (fine-tuned trunk), {@code head-<name>.safetensors} (zero-shot head),
+ * {@code lora-<name>/} (the task's LoRA adapter in PEFT's layout: {@code adapter_config.json},
+ * {@code adapter_model.safetensors}) and {@code misinit-<name>.safetensors} (the misinitialised model).
  */
 final class ZooStore {
 
@@ -37,6 +39,47 @@ final class ZooStore {
 
     static Path headFile(Path dir, String task) {
         return dir.resolve("head-" + task + ".safetensors");
+    }
+
+    static Path misinitializedFile(Path dir, String task) {
+        return dir.resolve("misinit-" + task + ".safetensors");
+    }
+
+    static Path adapterDir(Path dir, String task) {
+        return dir.resolve("lora-" + task);
+    }
+
+    static Path adapterWeights(Path dir, String task) {
+        return adapterDir(dir, task).resolve("adapter_model.safetensors");
+    }
+
+    /**
+     * Writes a LoRA adapter as PEFT does: the factors, and a configuration naming rank, alpha, the two
+     * trunk layers as target modules and {@code fan_in_fan_out} (the trunk stores W as [in, out]).
+     * The configuration is written first: the weights file carries the provenance that marks it complete.
+     *
+     * @return the adapter directory
+     */
+    static Path saveAdapter(Path dir, String task, LoraAdapter a, Map<String, String> metadata) throws IOException {
+        Path d = adapterDir(dir, task);
+        Files.createDirectories(d);
+        String config = "{\n  \"peft_type\": \"LORA\",\n  \"base_model_name_or_path\": \"" + baseFile(dir).getFileName()
+                + "\",\n  \"r\": " + a.rank() + ",\n  \"lora_alpha\": " + a.alpha()
+                + ",\n  \"target_modules\": [\"trunk.0\", \"trunk.1\"],\n  \"fan_in_fan_out\": true,\n"
+                + "  \"bias\": \"none\",\n  \"use_rslora\": false,\n  \"use_dora\": false,\n"
+                + "  \"lora_dropout\": 0.0,\n  \"task_type\": null\n}\n";
+        Path tmp = Files.createTempFile(d, "adapter_config", ".tmp");
+        Files.writeString(tmp, config);
+        Files.move(tmp, d.resolve("adapter_config.json"), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        long[][] dims = {{Mlp.IN, Mlp.H1}, {Mlp.H1, Mlp.H2}};
+        for (int l = 0; l < 2; l++) {
+            shapes.put(LoraAdapter.name(l, 'A'), new long[] {a.rank(), dims[l][0]});
+            shapes.put(LoraAdapter.name(l, 'B'), new long[] {dims[l][1], a.rank()});
+        }
+        save(d.resolve("adapter_model.safetensors"), a.factors(), shapes, metadata);
+        return d;
     }
 
     /** Writes tensors (name → values with the given shapes) and metadata atomically. */

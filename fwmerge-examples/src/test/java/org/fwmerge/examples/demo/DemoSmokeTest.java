@@ -1,5 +1,6 @@
 package org.fwmerge.examples.demo;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
@@ -21,13 +22,13 @@ class DemoSmokeTest {
 
     @Test
     void run_tinyConfiguration_writesTablesWithEveryMethod(@TempDir Path dir) throws Exception {
-        List<String> names = List.of("digits_rot90", "digits_perm", "fashion_vflip");
+        List<String> names = List.of("digits_rot90", "digits_perm1", "fashion_vflip");
         List<Task> tasks = Task.standard(42L).stream().filter(t -> names.contains(t.name())).toList();
-        ZooConfig zoo = ZooConfig.defaults().withTasks(tasks).withSamples(60, 30).withEpochs(2, 10, 6)
-                .withDataDir(Optional.empty());
-        // full = true also runs experiment 3.
+        ZooConfig zoo = ZooConfig.defaults(42L).withTasks(tasks).withSamples(60, 30).withEpochs(2, 10, 6)
+                .withMisinitializedTask(Optional.of("digits_rot90")).withDataDir(Optional.empty());
+        // full = true runs every method in experiment 3.
         Demo.DemoConfig cfg = new Demo.DemoConfig(true, dir.resolve("out"), dir.resolve("zoo"), zoo,
-                List.of("digits_rot90", "digits_perm"), List.of(0, 1));
+                List.of("digits_rot90", "digits_perm1"), List.of(0, 1), List.of(2, 3));
         ByteArrayOutputStream console = new ByteArrayOutputStream();
         Path results = new Demo(cfg, new PrintStream(console, true, StandardCharsets.UTF_8)).run();
 
@@ -47,7 +48,7 @@ class DemoSmokeTest {
         assertTrue(rows == 3, "three zoo rows, found " + rows);
         // Every accuracy in the experiment tables is a probability.
         Matcher acc = Pattern.compile("\\| (\\d\\.\\d{3}) ")
-                .matcher(md.substring(md.indexOf("## Experiment 1"), md.indexOf("## Experiment 4")));
+                .matcher(md.substring(md.indexOf("## Experiment 1"), md.indexOf("## Cost by pool size")));
         int values = 0;
         while (acc.find()) {
             double a = Double.parseDouble(acc.group(1));
@@ -62,6 +63,24 @@ class DemoSmokeTest {
         assertTrue(Files.size(dir.resolve("out/fw-gap.png")) > 1000);
         assertTrue(md.contains("AdaMerging raised the total task-vector weight"), "AdaMerging's Σλ reported");
 
+        assertTrue(md.contains("## Experiment 4") && md.contains("| FW-soft | "), "experiment 4 ran");
+        assertTrue(md.contains("## Experiment 5"), "experiment 5 ran");
+
+        // results.json: the schema, and the same figures as the tables.
+        String json = Files.readString(dir.resolve("out/results.json"));
+        for (String key : List.of("\"seed\": 42", "\"calibration_samples_per_task\": 100", "\"all\": {",
+                "\"irrelevant\": {\"x\": [0, 1], \"methods\": {", "\"relevant\": {\"x\": [2, 3], \"methods\": {",
+                "\"misinitialized\": {\"task\": \"digits_rot90\", \"methods\": {", "\"lora\": {\"methods\": {")) {
+            assertTrue(json.contains(key), key + " in\n" + json);
+        }
+        Matcher table1Soft = Pattern.compile("\\| FW-soft \\| [0-9.]+ \\| [0-9.]+ \\| ([0-9.]+) \\|").matcher(md);
+        assertTrue(table1Soft.find(), "FW-soft row of table 1");
+        Matcher jsonSoft = Pattern.compile("\"all\": \\{[^}]*\"methods\": \\{[^}]*\"FW-soft\": ([0-9.]+)").matcher(json);
+        assertTrue(jsonSoft.find(), json);
+        assertEquals(Double.parseDouble(table1Soft.group(1)), Double.parseDouble(jsonSoft.group(1)), 0.0005);
+        Matcher mis = Pattern.compile("\"TIES\": \\{\"without\": ([0-9.]+), \"with\": ([0-9.]+)\\}").matcher(json);
+        assertTrue(mis.find(), json);
+
         // The exported command-line configuration merges by FW-soft from files alone.
         Path yaml = dir.resolve("out/cli/frank-wolfe.yaml");
         assertTrue(Files.readString(yaml).contains("merge_method: frank_wolfe"), Files.readString(yaml));
@@ -73,12 +92,12 @@ class DemoSmokeTest {
         assertTrue(err.toString().contains("iteration 1/5"), err.toString());
         assertTrue(Files.exists(dir.resolve("out/cli/merged/model.safetensors")));
 
-        // Experiment 4: every method's time and tensor memory. Weight averaging holds its output (one trunk,
+        // Every method's time and tensor memory. Weight averaging holds its output (one trunk,
         // 2.1 MB) and streams one candidate tensor at a time, so its exact peak lies between 1 and 2 trunks.
-        String costs = md.substring(md.indexOf("## Experiment 4"));
+        String costs = md.substring(md.indexOf("## Cost by pool size"));
         for (String method : List.of("Weight averaging", "Task arithmetic", "TIES", "DARE (TA)", "AdaMerging", "FW-hard",
                 "FW-soft")) {
-            assertTrue(costs.contains("| " + method + " | "), "experiment 4 lists " + method);
+            assertTrue(costs.contains("| " + method + " | "), "the cost table lists " + method);
         }
         int from = costs.indexOf("Peak tensor memory");
         assertTrue(from >= 0, "tensor-memory table:\n" + costs);
