@@ -144,20 +144,25 @@ public final class Zoo {
      * pre-trained values.
      */
     public TaskGraph calibrationGraph(String task, int samples, long seed) {
+        TaskModel t = task(task);
+        Dataset cal = calibrationSet(t, samples, seed);
+        SameDiff sd = Mlp.graph(toNd(base), true, task, headW(t), headB(t), false);
+        return new TaskGraph(sd, Mlp.INPUT, Mlp.LABEL, Mlp.LOSS, TRUNK_TENSORS, inputs(cal),
+                Mlp.oneHot(cal.labels(), t.task().classes()));
+    }
+
+    /** The first {@code samples} of a class-stratified, seeded draw from the task's training split. */
+    private static Dataset calibrationSet(TaskModel t, int samples, long seed) {
         if (samples < 1) {
             throw new IllegalArgumentException("samples must be >= 1, got " + samples);
         }
-        TaskModel t = task(task);
         int perClass = Math.max(1, (samples + t.task().classes() - 1) / t.task().classes());
         Dataset cal = t.train().stratifiedSubset(perClass, seed);
         int[] keep = new int[Math.min(samples, cal.size())];
         for (int i = 0; i < keep.length; i++) {
             keep[i] = i;
         }
-        cal = cal.select(cal.name() + "/calibration", keep);
-        SameDiff sd = Mlp.graph(toNd(base), true, task, headW(t), headB(t), false);
-        return new TaskGraph(sd, Mlp.INPUT, Mlp.LABEL, Mlp.LOSS, TRUNK_TENSORS, inputs(cal),
-                Mlp.oneHot(cal.labels(), t.task().classes()));
+        return cal.select(cal.name() + "/calibration", keep);
     }
 
     /**
@@ -255,7 +260,7 @@ public final class Zoo {
             Optional<LoraAdapter> adapter = Optional.empty();
             if (config.loraRank() > 0) {
                 ZooStore.Stored f = ZooStore.load(ZooStore.adapterWeights(dir, t.name()));
-                adapter = Optional.of(new LoraAdapter(config.loraRank(), 2.0 * config.loraRank(), f.tensors(),
+                adapter = Optional.of(new LoraAdapter(config.loraRank(), config.loraAlpha(), f.tensors(),
                         Optional.of(ZooStore.adapterDir(dir, t.name())),
                         Double.parseDouble(f.metadata().get("lora_accuracy"))));
             }
@@ -318,25 +323,24 @@ public final class Zoo {
         List<INDArray> ws = new ArrayList<>();
         List<INDArray> bs = new ArrayList<>();
         List<INDArray> xs = new ArrayList<>();
-        List<Integer> labels = new ArrayList<>();
+        List<int[]> labels = new ArrayList<>();
         int k = taskNames.size();
+        TaskModel first = task(taskNames.get(0));
         for (int j = 0; j < k; j++) {
             TaskModel t = task(taskNames.get(j));
-            if (t.task().classes() != task(taskNames.get(0)).task().classes()) {
+            if (t.task().classes() != first.task().classes()) {
                 throw new IllegalArgumentException("one graph over tasks needs equal class counts: "
-                        + taskNames.get(0) + " has " + task(taskNames.get(0)).task().classes() + ", "
-                        + taskNames.get(j) + " has " + t.task().classes());
+                        + taskNames.get(0) + " has " + first.task().classes() + ", " + taskNames.get(j) + " has "
+                        + t.task().classes());
             }
             terms.add(calibrationObjective(taskNames.get(j), samples, seed, entropy));
             ws.add(headW(t));
             bs.add(headB(t));
-            TaskGraph g = calibrationGraph(taskNames.get(j), samples, seed);
-            INDArray taskIndex = Nd4j.zeros(org.nd4j.linalg.api.buffer.DataType.FLOAT, g.inputs().size(0), k);
+            Dataset cal = calibrationSet(t, samples, seed);
+            INDArray taskIndex = Nd4j.zeros(org.nd4j.linalg.api.buffer.DataType.FLOAT, cal.size(), k);
             taskIndex.getColumn(j).assign(1);
-            xs.add(Nd4j.hstack(g.inputs(), taskIndex));
-            for (int i = 0; i < g.labels().rows(); i++) {
-                labels.add(g.labels().getRow(i).argMax().getInt(0));
-            }
+            xs.add(Nd4j.hstack(inputs(cal), taskIndex));
+            labels.add(cal.labels());
         }
         SameDiffObjective.Builder b = SameDiffObjective.builder()
                 .graph(Mlp.multiTaskLogitsGraph(toNd(base), taskNames, ws, bs))
@@ -345,7 +349,7 @@ public final class Zoo {
         if (entropy) {
             b.predictionEntropy();
         } else {
-            b.crossEntropy(labels.stream().mapToInt(Integer::intValue).toArray());
+            b.crossEntropy(labels.stream().flatMapToInt(java.util.Arrays::stream).toArray());
         }
         return new MultiTaskObjective(b.build(), terms);
     }
@@ -496,7 +500,7 @@ public final class Zoo {
     private static LoraAdapter lora(ZooConfig config, Map<String, INDArray> trunk, Task task, INDArray[] head,
             INDArray x, INDArray y, INDArray xTest, int[] testLabels, long seed, Mlp.EpochListener listener) {
         int r = config.loraRank();
-        double alpha = 2.0 * r;
+        double alpha = config.loraAlpha();
         SameDiff g = Mlp.loraGraph(trunk, r, alpha / r, seed, task.name(), head[0], head[1]);
         Mlp.fit(g, x, y, config.finetuneEpochs(), config.batchSize(), config.loraLr(), seed, listener);
         Map<String, float[]> factors = new LinkedHashMap<>();

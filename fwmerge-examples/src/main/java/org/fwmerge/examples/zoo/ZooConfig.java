@@ -95,6 +95,11 @@ public record ZooConfig(List<Task> tasks, long seed, int trainPerClass, int test
                 Optional.of("digits_rot90"), Optional.empty());
     }
 
+    /** LoRA's alpha: 2·rank, so the adapters' scaling alpha/r is 2 whatever the rank. */
+    public double loraAlpha() {
+        return 2.0 * loraRank;
+    }
+
     /** A copy with other tasks and no misinitialised model (its task may be gone). */
     public ZooConfig withTasks(List<Task> newTasks) {
         return new ZooConfig(newTasks, seed, trainPerClass, testPerClass, pretrainEpochs, headShots, headEpochs,
