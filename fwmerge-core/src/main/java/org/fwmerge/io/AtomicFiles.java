@@ -82,6 +82,16 @@ public final class AtomicFiles {
     }
 
     /** Deletes temporary files of ours for {@code target} whose writing process is gone. */
+    /** {@link #write} of a text in UTF-8 (configurations, reports). */
+    public static void writeString(Path target, String text) throws IOException {
+        java.nio.ByteBuffer bytes = java.nio.ByteBuffer.wrap(text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        write(target, ch -> {
+            while (bytes.hasRemaining()) {
+                ch.write(bytes);
+            }
+        });
+    }
+
     private static void removeStaleTemporaries(Path target) {
         String prefix = "." + target.getFileName() + TMP_TAG;
         try (java.util.stream.Stream<Path> entries = Files.list(target.getParent())) {

@@ -129,4 +129,16 @@ class OutputSafetyTest {
         }
         assertArrayEquals(candBytes, Files.readAllBytes(cand), "the candidate is untouched");
     }
+
+    @Test
+    void writeString_replacesTheTargetWithExactlyTheUtf8Text_leavingNoTemporary() throws IOException {
+        Path target = tmp.resolve("report.json");
+        Files.writeString(target, "old content that is longer than the new one");
+        String text = "{\"λ\": \"0.5 → 0.6\"}\n";
+        AtomicFiles.writeString(target, text);
+        assertArrayEquals(text.getBytes(java.nio.charset.StandardCharsets.UTF_8), Files.readAllBytes(target));
+        try (var files = Files.list(tmp)) {
+            assertEquals(List.of(target), files.toList(), "only the target remains");
+        }
+    }
 }

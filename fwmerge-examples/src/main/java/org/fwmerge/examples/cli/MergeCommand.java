@@ -2,8 +2,6 @@ package org.fwmerge.examples.cli;
 
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -301,12 +299,7 @@ final class MergeCommand implements Callable<Integer> {
                 }
             }
         }
-        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
-        AtomicFiles.write(out.resolve(CONFIG_COPY), ch -> {
-            for (ByteBuffer b = ByteBuffer.wrap(bytes); b.hasRemaining(); ) {
-                ch.write(b);
-            }
-        });
+        AtomicFiles.writeString(out.resolve(CONFIG_COPY), text);
     }
 
     /** The base's dtype where it is a half or single precision, else float32. */

@@ -1,7 +1,6 @@
 package org.fwmerge.examples.demo;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -16,6 +15,7 @@ import org.fwmerge.baseline.TaskArithmetic;
 import org.fwmerge.examples.zoo.MisinitializedModel;
 import org.fwmerge.examples.zoo.TaskModel;
 import org.fwmerge.examples.zoo.Zoo;
+import org.fwmerge.io.AtomicFiles;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
@@ -194,16 +194,10 @@ final class Report {
         md.append("\n![accuracy vs irrelevant models](accuracy-vs-irrelevant.png)\n![FW loss](fw-trace.png)\n"
                 + "![FW gap](fw-gap.png)\n");
         md.append("![accuracy vs relevant models](accuracy-vs-relevant.png)\n");
-        writeAtomically(cfg.outDir().resolve("results.json"), json());
+        AtomicFiles.writeString(cfg.outDir().resolve("results.json"), json());
         Path file = cfg.outDir().resolve("results.md");
-        writeAtomically(file, md.toString());
+        AtomicFiles.writeString(file, md.toString());
         return file;
-    }
-
-    private static void writeAtomically(Path file, String text) throws IOException {
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        Files.writeString(tmp, text);
-        Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     }
 
     /** A per-task table with a mean column (experiments 1 and 5). */

@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.fwmerge.Model;
+import org.fwmerge.io.AtomicFiles;
 import org.fwmerge.io.Checkpoint;
 import org.fwmerge.io.DType;
 import org.fwmerge.io.Safetensors;
@@ -68,10 +69,7 @@ final class ZooStore {
                 + ",\n  \"target_modules\": [\"trunk.0\", \"trunk.1\"],\n  \"fan_in_fan_out\": true,\n"
                 + "  \"bias\": \"none\",\n  \"use_rslora\": false,\n  \"use_dora\": false,\n"
                 + "  \"lora_dropout\": 0.0,\n  \"task_type\": null\n}\n";
-        Path tmp = Files.createTempFile(d, "adapter_config", ".tmp");
-        Files.writeString(tmp, config);
-        Files.move(tmp, d.resolve("adapter_config.json"), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        AtomicFiles.writeString(d.resolve("adapter_config.json"), config);
         Map<String, long[]> shapes = new LinkedHashMap<>();
         long[][] dims = {{Mlp.IN, Mlp.H1}, {Mlp.H1, Mlp.H2}};
         for (int l = 0; l < 2; l++) {
