@@ -5,7 +5,7 @@ import java.util.Objects;
 /**
  * Settings of the coefficient optimisation shared by FW-soft and AdaMerging: the point
  * x(λ) = a + Σ_j λ_{j,b} (v_j − a) is optimised over per-block coefficients λ by projected
- * gradient descent, where ∂ℓ/∂λ_{j,b} = ⟨∇_b ℓ(x(λ)), v_{j,b} − a_b⟩ (DESIGN §2) — a block dot
+ * gradient descent, where ∂ℓ/∂λ_{j,b} = ⟨∇_b ℓ(x(λ)), v_{j,b} − a_b⟩ (the paper's eq. 9) — a block dot
  * product, so no autodiff through the merge is needed. Immutable; {@code withXxx} returns a copy and
  * checks its argument.
  */

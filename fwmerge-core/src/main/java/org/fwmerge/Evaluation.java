@@ -21,11 +21,16 @@ public record Evaluation(double loss, Map<String, Tensor> gradient) implements A
         gradient = Collections.unmodifiableMap(new LinkedHashMap<>(gradient));
     }
 
-    /** The gradient for one tensor. @throws IllegalArgumentException if absent */
+    /**
+     * The gradient for one tensor.
+     *
+     * @throws IllegalStateException if the objective returned none for it (a broken {@link Objective} contract)
+     */
     public Tensor gradient(String name) {
         Tensor g = gradient.get(name);
         if (g == null) {
-            throw new IllegalArgumentException("the objective returned no gradient for tensor '" + name + "'");
+            throw new IllegalStateException("the objective returned no gradient for tensor '" + name + "' (an objective"
+                    + " returns one for every tensor of the point)");
         }
         return g;
     }

@@ -4,7 +4,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import org.fwmerge.internal.BlockLayout;
 import org.fwmerge.internal.Guard;
 import org.fwmerge.internal.LmoPass;
@@ -26,11 +25,28 @@ final class FrankWolfeRun {
     private final ModelPool pool;
     private final Guard guard;
     private final List<Checkpoint> vertices = new ArrayList<>();
+    private final List<IterationRecord> trace = new ArrayList<>();
 
     FrankWolfeRun(FrankWolfeMerger cfg, ModelPool pool) {
         this.cfg = cfg;
         this.pool = pool;
-        this.guard = new Guard(cfg.soft() == null ? "FW-hard" : "FW-soft");
+        this.guard = new Guard(label(cfg.variant()));
+    }
+
+    /** The variant's name in messages. */
+    private static String label(Variant v) {
+        return v instanceof Variant.Soft ? "FW-soft" : v instanceof Variant.Pairwise ? "FW-pairwise" : "FW-hard";
+    }
+
+    /** The variant's step over the run's shared state. */
+    private static FrankWolfeStep step(Variant v, FrankWolfeState state) {
+        if (v instanceof Variant.Soft soft) {
+            return new SoftStep(state, soft);
+        }
+        if (v instanceof Variant.Pairwise pairwise) {
+            return new PairwiseStep(state, pairwise);
+        }
+        return new HardStep(state, (Variant.Hard) v);
     }
 
     /** The best iterate seen (lowest loss), kept without a copy while it is the current one. */
@@ -69,6 +85,41 @@ final class FrankWolfeRun {
                 isCurrent = false;
             }
         }
+
+        /** The best iterate, given the last one: the other of the two is freed. */
+        Model take(Model last) {
+            if (isCurrent) {
+                if (copy != null) {
+                    copy.close();
+                }
+                return last;
+            }
+            last.close();
+            return copy;
+        }
+
+        void discard() {
+            if (copy != null) {
+                copy.close();
+            }
+        }
+    }
+
+    /** The two models the loop alternates between: x_t, and the scratch that receives x_{t+1}. */
+    private static final class Iterates {
+        Model x;
+        Model scratch;
+
+        Iterates(Model x) {
+            this.x = x;
+            this.scratch = Model.zerosLike(x);
+        }
+
+        void swap() {
+            Model s = x;
+            x = scratch;
+            scratch = s;
+        }
     }
 
     MergeResult run() {
@@ -78,125 +129,110 @@ final class FrankWolfeRun {
         vertices.addAll(pool.candidates());
         BlockLayout layout = new BlockLayout(names, cfg.lmo().blocks());
         checkMemory(names);
-        Model x = start(names);
-        FrankWolfeState state = new FrankWolfeState(cfg, guard, vertices, layout, cfg.initialPoint().isBase() ? 0 : vertices.size() - 1);
-        double[][] hull = state.hull;
-        FrankWolfeStep step = cfg.soft() != null ? new SoftStep(state) : cfg.pairwise() ? new PairwiseStep(state)
-                : new HardStep(state);
-
-        Model scratch = Model.zerosLike(x);
+        Iterates it = new Iterates(start(names));
+        FrankWolfeState state = new FrankWolfeState(cfg, guard, vertices, layout,
+                cfg.initialPoint().isBase() ? 0 : vertices.size() - 1);
+        FrankWolfeStep step = step(cfg.variant(), state);
         Best best = new Best();
-        List<IterationRecord> trace = new ArrayList<>();
         StopReason reason;
         try {
-            for (int t = 0; ; t++) {
-                long t0 = System.nanoTime();
-                double loss;
-                double gap;
-                LmoPass pass;
-                try (Evaluation e = cfg.objective().evaluate(x)) {
-                    loss = guard.evaluation(e, x, t);
-                    pass = LmoPass.run(e, x, vertices, layout, cfg.lmo().score());
-                    gap = pass.gap();
-                }
-                best.offer(t, loss, gap, hull, scratch);
-                // In the hull, gap ≥ 0 bounds the suboptimality. A step that leaves it (unconstrained
-                // coefficients, a merge function outside M) can make ⟨g, x − s⟩ negative at a point that is
-                // far from stationary — moving away from the vertices still descends — so there only a gap
-                // near zero either way counts as converged.
-                double tolerance = cfg.tolerance().threshold(loss);
-                if (step.staysInHull() ? gap <= tolerance : Math.abs(gap) <= tolerance) {
-                    if (t < cfg.maxIterations()) {
-                        record(trace, new IterationRecord(t, loss, gap, lists(pass.best(1, null)), Double.NaN, List.of(),
-                                System.nanoTime() - t0));
-                    }
-                    reason = StopReason.CONVERGED;
-                    break;
-                }
-                if (t == cfg.maxIterations()) {
-                    reason = StopReason.MAX_ITERATIONS; // x_T evaluated for its loss and gap, no step taken
-                    break;
-                }
-                if (step.canStagnate() && t - best.improved >= PATIENCE) {
-                    record(trace, new IterationRecord(t, loss, gap, List.of(), Double.NaN, List.of(), System.nanoTime() - t0));
-                    reason = StopReason.STAGNATED;
-                    break;
-                }
-                int[][] selection = step.select(t, pass, x);
-                FrankWolfeStep.Outcome o = step.take(t, loss, gap, pass, selection, x, scratch);
-                record(trace, new IterationRecord(t, loss, gap, lists(selection), o.stepSize(), o.coefficients(),
-                        System.nanoTime() - t0));
-                if (!o.moved()) {
-                    reason = StopReason.STALLED;
-                    break;
-                }
-                Model swap = x;
-                x = scratch;
-                scratch = swap;
-            }
+            reason = iterate(step, state, it, best);
         } catch (RuntimeException e) {
-            x.close();
-            if (best.copy != null) {
-                best.copy.close();
-            }
+            it.x.close();
+            best.discard();
             throw e;
         } finally {
-            scratch.close();
+            it.scratch.close();
             if (vertices.size() > pool.size() + 1) {
-                vertices.get(vertices.size() - 1).close();
+                vertices.get(vertices.size() - 1).close(); // the initial point's own copy
             }
         }
-        Model returned = x;
-        if (!best.isCurrent) {
-            x.close();
-            returned = best.copy;
-        } else if (best.copy != null) {
-            best.copy.close();
-        }
-        List<String> labels = vertices.stream().map(Checkpoint::source).toList();
+        List<String> labels = new ArrayList<>(vertices.stream().map(Checkpoint::source).toList());
         if (labels.size() > pool.size() + 1) {
-            labels = new ArrayList<>(labels);
             labels.set(labels.size() - 1, "initial point: " + cfg.initialPoint());
         }
-        return new MergeResult(returned, cfg.configuration().get("method"), reason, trace, best.loss, best.gap,
-                best.iteration, labels, layout.blocks(), provenance(), step.staysInHull() ? best.hull : null,
-                Duration.ofNanos(System.nanoTime() - start), pool.files());
-    }
-
-    private Map<String, String> provenance() {
-        Map<String, String> c = new java.util.LinkedHashMap<>(cfg.configuration());
-        c.put("base", pool.base().source());
-        for (int i = 0; i < pool.size(); i++) {
-            c.put("candidate." + (i + 1), pool.candidates().get(i).source());
+        MergeResult.Builder r = MergeResult.builder(best.take(it.x), cfg.variant().method()).stopReason(reason)
+                .iterations(trace).returned(best.iteration, best.loss, best.gap).vertices(labels).blocks(layout.blocks())
+                .settings(cfg.configuration()).pool(pool).elapsed(Duration.ofNanos(System.nanoTime() - start));
+        if (step.staysInHull()) {
+            r.hullCoefficients(best.hull);
         }
-        return c;
+        return r.build();
     }
 
-    private void record(List<IterationRecord> trace, IterationRecord r) {
+    /** Algorithm 1's loop, from x₀ in {@code it.x}: returns why it stopped, {@code it.x} holding the last iterate. */
+    private StopReason iterate(FrankWolfeStep step, FrankWolfeState state, Iterates it, Best best) {
+        for (int t = 0; ; t++) {
+            long t0 = System.nanoTime();
+            double loss;
+            double gap;
+            LmoPass pass;
+            try (Evaluation e = cfg.objective().evaluate(it.x)) {
+                loss = guard.evaluation(e, it.x, t);
+                pass = LmoPass.run(e, it.x, vertices, state.layout, cfg.lmo().score());
+                gap = pass.gap();
+            }
+            best.offer(t, loss, gap, state.hull, it.scratch);
+            // In the hull, gap ≥ 0 bounds the suboptimality. A step that leaves it (unconstrained
+            // coefficients, a merge function outside M) can make ⟨g, x − s⟩ negative at a point that is
+            // far from stationary — moving away from the vertices still descends — so there only a gap
+            // near zero either way counts as converged.
+            double tolerance = cfg.tolerance().threshold(loss);
+            if (step.staysInHull() ? gap <= tolerance : Math.abs(gap) <= tolerance) {
+                if (t < cfg.maxIterations()) {
+                    record(new IterationRecord(t, loss, gap, lists(pass.best(1, null)), Double.NaN, List.of(),
+                            System.nanoTime() - t0));
+                }
+                return StopReason.CONVERGED;
+            }
+            if (t == cfg.maxIterations()) {
+                return StopReason.MAX_ITERATIONS; // x_T evaluated for its loss and gap, no step taken
+            }
+            if (step.canStagnate() && t - best.improved >= PATIENCE) {
+                record(new IterationRecord(t, loss, gap, List.of(), Double.NaN, List.of(), System.nanoTime() - t0));
+                return StopReason.STAGNATED;
+            }
+            int[][] selection = step.select(t, pass, it.x);
+            FrankWolfeStep.Outcome o = step.take(t, loss, gap, pass, selection, it.x, it.scratch);
+            record(new IterationRecord(t, loss, gap, lists(selection), o.stepSize(), o.coefficients(),
+                    System.nanoTime() - t0));
+            if (!o.moved()) {
+                return StopReason.STALLED;
+            }
+            it.swap();
+        }
+    }
+
+    private void record(IterationRecord r) {
         trace.add(r);
         cfg.listener().onIteration(r, cfg.maxIterations());
     }
 
     /**
      * Fails before any work when the backend cannot hold what the run needs: the point, the next point
-     * and the gradient (3 float32 copies of the merged parameters), plus the resident directions of
-     * FW-soft (k more); the copy of the best iterate and the objective's own memory come on top.
+     * and the gradient (3 float32 copies of the merged parameters), plus FW-soft's resident directions,
+     * one per selected vertex (k, or one per objective term for {@link SoftOptions#perTask()}); the copy
+     * of the best iterate and the objective's own memory come on top.
      */
     private void checkMemory(List<String> names) {
         long params = 0;
         for (String name : names) {
             params += org.fwmerge.tensor.Tensor.sizeOf(pool.base().info(name).shape());
         }
-        SoftOptions soft = cfg.soft();
-        int copies = 3 + (soft != null && soft.coefficients().residentDirections() ? Math.max(soft.k(), 1) : 0);
+        int directions = 0;
+        if (cfg.variant() instanceof Variant.Soft soft && soft.options().coefficients().residentDirections()) {
+            int k = soft.options().isPerTask() ? cfg.objective().terms().size() : soft.options().k();
+            directions = Math.min(k, pool.size() + 1 + (cfg.initialPoint().isBase() ? 0 : 1));
+        }
+        int copies = 3 + directions;
         long need = 4L * params * copies;
         long available = cfg.backend().availableBytes();
         if (need > available) {
             throw new IllegalStateException(String.format(
                     "Frank-Wolfe on %,d parameters needs at least %.2f GB of tensor memory (%d float32 copies: point, next "
                             + "point, gradient%s) but backend %s can allocate %.2f GB more; give it more with %s",
-                    params, need / 1e9, copies, copies > 3 ? ", resident directions" : "", cfg.backend().name(),
-                    available / 1e9, cfg.backend().memorySetting()));
+                    params, need / 1e9, copies, directions > 0 ? ", " + directions + " resident directions" : "",
+                    cfg.backend().name(), available / 1e9, cfg.backend().memorySetting()));
         }
     }
 

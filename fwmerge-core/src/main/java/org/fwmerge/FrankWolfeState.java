@@ -66,11 +66,11 @@ final class FrankWolfeState {
         };
     }
 
-    /** γ from the user's rule, checked. */
-    double checkStep(double gamma, int t) {
+    /** γ from the user's {@code rule} at iteration t of {@code variant}, checked. */
+    static double checkStep(StepSizeRule rule, String variant, double gamma, int t) {
         if (!(gamma >= 0 && gamma <= 1)) {
-            throw new IllegalStateException("step-size rule " + cfg.stepSize() + " returned γ = " + gamma
-                    + " at FW-hard iteration " + t + "; a step size must be finite and in [0, 1]");
+            throw new IllegalStateException("step-size rule " + rule + " returned γ = " + gamma
+                    + " at " + variant + " iteration " + t + "; a step size must be finite and in [0, 1]");
         }
         return gamma;
     }

@@ -10,9 +10,13 @@ import org.fwmerge.io.Checkpoint;
  */
 final class HardStep implements FrankWolfeStep {
     private final FrankWolfeState state;
+    private final StepSizeRule rule;
+    private final MergeFn fn;
 
-    HardStep(FrankWolfeState state) {
+    HardStep(FrankWolfeState state, Variant.Hard variant) {
         this.state = state;
+        this.rule = variant.stepSize();
+        this.fn = variant.mergeFn();
     }
 
     @Override
@@ -22,15 +26,14 @@ final class HardStep implements FrankWolfeStep {
             choice[blk] = selection[blk][0];
         }
         Checkpoint s = new VertexCheckpoint(state.vertices, state.layout, choice, state.tensorIndex);
-        MergeFn fn = state.cfg.mergeFn();
         // ⟨g, s − x⟩ block by block from the LMO pass: exact for whatever score picked s.
-        double exactSlope = 0;
+        double directional = 0;
         for (int blk = 0; blk < choice.length; blk++) {
-            exactSlope += pass.innerProducts[choice[blk]][blk] - pass.atPoint[blk];
+            directional += pass.innerProduct(choice[blk], blk) - pass.atPoint(blk);
         }
-        double slope = fn == MergeFn.convexCombination() ? exactSlope : Double.NaN;
+        double slope = fn.slope(directional);
         double[] inNext = {Double.NaN};
-        double gamma = state.checkStep(state.cfg.stepSize().stepSize(state.context(t, loss, gap, slope, g -> {
+        double gamma = FrankWolfeState.checkStep(rule, "FW-hard", rule.stepSize(state.context(t, loss, gap, slope, g -> {
             fn.merge(x, s, g, next);
             inNext[0] = g;
             return state.guard.loss(state.cfg.objective().loss(next), t);
@@ -52,6 +55,6 @@ final class HardStep implements FrankWolfeStep {
 
     @Override
     public boolean staysInHull() {
-        return state.cfg.mergeFn().staysInHull();
+        return fn.staysInHull();
     }
 }

@@ -7,7 +7,8 @@ import java.util.List;
  *
  * @param iteration    t, from 0
  * @param loss         ℓ(x_t) at the start of the iteration
- * @param gap          FW gap ⟨g, x_t − s_t⟩ ≥ 0 at x_t (summed over blocks)
+ * @param gap          FW gap ⟨g, x_t − s_t⟩ at x_t (summed over blocks): ≥ 0 while x_t lies in the hull,
+ *                     negative when a step has left it (unconstrained FW-soft, a merge function outside M)
  * @param selection    per block (in {@link MergeResult#blocks()} order), the vertex indices chosen
  *                     (into {@link MergeResult#vertices()}), best first: one for FW-hard, k for FW-soft
  * @param stepSize     γ_t for FW-hard; NaN for FW-soft and for an iteration that stopped on the gap

@@ -35,6 +35,18 @@ public interface MergeFn {
         return false;
     }
 
+    /**
+     * The slope d/dγ ℓ(merge(x, s, γ)) at γ = 0, given {@code directional} = ⟨∇ℓ(x), s − x⟩ (which the LMO
+     * pass knows without extra work), for a function whose path leaves x along a known multiple of s − x:
+     * {@code directional} for the convex combination, c·{@code directional} for x + γ·c·(s − x). NaN
+     * (the default) when the path's direction depends on more than s − x (TIES or DARE on the direction):
+     * a step rule then does without the slope. {@link org.fwmerge.testing.MergeFnCheck} checks a slope
+     * a function claims.
+     */
+    default double slope(double directional) {
+        return Double.NaN;
+    }
+
     /** (1−γ)·x + γ·s: the paper's default, equivalent to task arithmetic between x and s. */
     static MergeFn convexCombination() {
         return ConvexCombination.INSTANCE;

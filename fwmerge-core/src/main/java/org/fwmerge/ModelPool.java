@@ -31,10 +31,12 @@ public final class ModelPool implements AutoCloseable {
 
     private final Checkpoint base;
     private final List<Checkpoint> candidates;
+    private final boolean owner; // false for a subset: its checkpoints belong to the pool it was taken from
 
-    private ModelPool(Checkpoint base, List<Checkpoint> candidates) {
+    private ModelPool(Checkpoint base, List<Checkpoint> candidates, boolean owner) {
         this.base = base;
         this.candidates = candidates;
+        this.owner = owner;
     }
 
     /**
@@ -54,7 +56,7 @@ public final class ModelPool implements AutoCloseable {
             checkCompatible(base, c);
         }
         LOG.debug("pool of {} candidates over base {}", list.size(), base.source());
-        return new ModelPool(base, list);
+        return new ModelPool(base, list, true);
     }
 
     /**
@@ -63,7 +65,8 @@ public final class ModelPool implements AutoCloseable {
      * holding {@code adapter_config.json} is a LoRA adapter, opened over the base
      * ({@link Safetensors#openAdapter}). On failure everything opened so far is closed again.
      *
-     * @throws CheckpointException         if a file is malformed; the message names that candidate
+     * @throws CheckpointException         (its subtype kept) if a file is malformed; the message names the
+     *                                     file, which is the candidate or lies in it
      * @throws CheckpointMismatchException if a candidate's tensors or shapes differ from the base's
      * @throws IllegalArgumentException    if {@code candidates} is empty
      */
@@ -115,19 +118,12 @@ public final class ModelPool implements AutoCloseable {
         return open(base, found);
     }
 
+    /** A candidate: an adapter directory over the base, or a checkpoint (every failure names its file). */
     private static Checkpoint openCandidate(Checkpoint base, Path p) throws IOException {
-        try {
-            if (Files.isDirectory(p) && Files.exists(p.resolve("adapter_config.json"))) {
-                return Safetensors.openAdapter(base, p);
-            }
-            return Safetensors.open(p);
-        } catch (CheckpointException e) {
-            // Messages already name the file; say which candidate it was when that file is inside it.
-            if (e.getMessage() != null && e.getMessage().contains(p.toString())) {
-                throw e;
-            }
-            throw new CheckpointException("candidate " + p + ": " + e.getMessage(), e);
+        if (Files.isDirectory(p) && Files.exists(p.resolve("adapter_config.json"))) {
+            return Safetensors.openAdapter(base, p);
         }
+        return Safetensors.open(p);
     }
 
     /** Checks that {@code candidate} has exactly the tensors and shapes of {@code base}. */
@@ -206,20 +202,35 @@ public final class ModelPool implements AutoCloseable {
         return List.copyOf(out);
     }
 
-    /** A pool over a subset of the candidates (same base), e.g. the first k for a scaling study. */
+    /**
+     * A pool over a subset of the candidates (same base), e.g. the first k for a scaling study. It shares
+     * this pool's checkpoints without owning them: closing it closes nothing, closing this pool closes them.
+     *
+     * @throws IndexOutOfBoundsException if an index is not that of a candidate
+     * @throws IllegalArgumentException  if {@code indices} is empty
+     */
     public ModelPool subset(List<Integer> indices) {
+        Objects.requireNonNull(indices, "indices");
+        if (indices.isEmpty()) {
+            throw new IllegalArgumentException("a subset needs at least one candidate index");
+        }
         List<Checkpoint> sub = new ArrayList<>();
         for (int i : indices) {
             sub.add(candidates.get(i));
         }
-        return new ModelPool(base, List.copyOf(sub));
+        return new ModelPool(base, List.copyOf(sub), false);
     }
 
-    /** Closes the base and every candidate. */
+    /**
+     * Closes the base and every candidate, when this pool owns them ({@link #of} and {@link #open} pools
+     * do; a {@link #subset} does not).
+     */
     @Override
     public void close() {
-        base.close();
-        candidates.forEach(Checkpoint::close);
+        if (owner) {
+            base.close();
+            candidates.forEach(Checkpoint::close);
+        }
     }
 
     @Override

@@ -16,9 +16,11 @@ import org.fwmerge.tensor.TensorBackend;
  */
 final class PairwiseStep implements FrankWolfeStep {
     private final FrankWolfeState state;
+    private final StepSizeRule rule;
 
-    PairwiseStep(FrankWolfeState state) {
+    PairwiseStep(FrankWolfeState state, Variant.Pairwise variant) {
         this.state = state;
+        this.rule = variant.stepSize();
     }
 
     @Override
@@ -34,7 +36,7 @@ final class PairwiseStep implements FrankWolfeStep {
             away[blk] = awayVertex(pass, hull[blk], blk);
             if (to[blk] != away[blk]) {
                 maxStep = Math.min(maxStep, hull[blk][away[blk]]);
-                slope += pass.innerProducts[to[blk]][blk] - pass.innerProducts[away[blk]][blk];
+                slope += pass.innerProduct(to[blk], blk) - pass.innerProduct(away[blk], blk);
             }
         }
         if (maxStep == Double.POSITIVE_INFINITY) {
@@ -61,10 +63,11 @@ final class PairwiseStep implements FrankWolfeStep {
             }
             inNext[0] = gamma;
         };
-        double gamma = state.checkStep(state.cfg.stepSize().stepSize(state.context(t, loss, gap, slope * range, g -> {
-            form.accept(g);
-            return state.guard.loss(state.cfg.objective().loss(next), t);
-        })), t);
+        double gamma = FrankWolfeState.checkStep(rule, "FW-pairwise", rule.stepSize(state.context(t, loss, gap,
+                slope * range, g -> {
+                    form.accept(g);
+                    return state.guard.loss(state.cfg.objective().loss(next), t);
+                })), t);
         if (gamma == 0) {
             return new Outcome(0, List.of(), false);
         }
@@ -87,7 +90,7 @@ final class PairwiseStep implements FrankWolfeStep {
     private static int awayVertex(LmoPass pass, double[] weights, int blk) {
         int a = -1;
         for (int i = 0; i < weights.length; i++) {
-            if (weights[i] > 0 && (a < 0 || pass.innerProducts[i][blk] > pass.innerProducts[a][blk])) {
+            if (weights[i] > 0 && (a < 0 || pass.innerProduct(i, blk) > pass.innerProduct(a, blk))) {
                 a = i;
             }
         }

@@ -15,9 +15,9 @@ final class SoftStep implements FrankWolfeStep {
     private final FrankWolfeState state;
     private final SoftOptions soft;
 
-    SoftStep(FrankWolfeState state) {
+    SoftStep(FrankWolfeState state, Variant.Soft variant) {
         this.state = state;
-        this.soft = state.cfg.soft();
+        this.soft = variant.options();
     }
 
     @Override

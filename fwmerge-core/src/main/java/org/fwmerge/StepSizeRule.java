@@ -22,7 +22,7 @@ public interface StepSizeRule {
         /** ℓ(x_t). */
         double loss();
 
-        /** The FW gap at x_t (≥ 0). */
+        /** The FW gap at x_t: ≥ 0 while x_t lies in the hull, negative when earlier steps have left it. */
         double gap();
 
         /**

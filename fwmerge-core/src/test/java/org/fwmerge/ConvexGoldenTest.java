@@ -61,6 +61,12 @@ class ConvexGoldenTest {
         return ModelPool.of(model("v0", v[0]), cands);
     }
 
+    /** The result's hull coefficients as an array, [block][vertex]; fails if it has none. */
+    static double[][] hull(MergeResult r) {
+        return r.hullCoefficients().orElseThrow().stream()
+                .map(row -> row.stream().mapToDouble(Double::doubleValue).toArray()).toArray(double[][]::new);
+    }
+
     static double halfSq(double[] x, double[] c) {
         double s = 0;
         for (int i = 0; i < x.length; i++) {
@@ -94,7 +100,7 @@ class ConvexGoldenTest {
 
     static MergeResult pairwise(ModelPool pool, double[] c, Lmo lmo, int iterations) {
         return FrankWolfeMerger.builder().objective(new QuadraticObjective(model("c", c))).lmo(lmo)
-                .maxIterations(iterations).tolerance(1e-9).pairwiseSteps().backend(B).build().merge(pool);
+                .maxIterations(iterations).tolerance(1e-9).variant(Variant.pairwise()).backend(B).build().merge(pool);
     }
 
     @ParameterizedTest
@@ -115,7 +121,7 @@ class ConvexGoldenTest {
             // ~10⁻⁶: a step whose predicted decrease is smaller than that is refused (the line search never
             // raises the loss), which leaves x within √(2·10⁻⁶·5) ≈ 3·10⁻³ of the exact projection at worst.
             assertTrue(maxDiff(x, proj) < 1e-3, "seed " + seed + ": max |x − projection| = " + maxDiff(x, proj) + " " + res);
-            double[][] w = res.hullCoefficients().orElseThrow();
+            double[][] w = hull(res);
             assertEquals(1.0, java.util.Arrays.stream(w[0]).sum(), 1e-9);
         }
     }
@@ -173,7 +179,7 @@ class ConvexGoldenTest {
             }
         }
         MergeResult res = fw(pool(v), c, Lmo.taskWise(), 2000);
-        assertTrue(res.finalLoss() < 1e-6, "loss " + res.finalLoss());
+        assertTrue(res.returnedLoss() < 1e-6, "loss " + res.returnedLoss());
         assertTrue(maxDiff(flat(res.model()), c) < 2e-3);
     }
 
@@ -189,11 +195,11 @@ class ConvexGoldenTest {
         };
         double[] c = {a[0], a[1], a[2], bb[0], bb[1]};
         MergeResult layer = fw(pool(v), c, Lmo.layerWise(), 20);
-        assertTrue(layer.finalLoss() < 1e-8, "layer-wise loss " + layer.finalLoss());
+        assertTrue(layer.returnedLoss() < 1e-8, "layer-wise loss " + layer.returnedLoss());
         assertEquals(StopReason.CONVERGED, layer.stopReason());
         MergeResult task = pairwise(pool(v), c, Lmo.taskWise(), 500);
         double best = halfSq(HullProjection.project(v, c), c);
         assertTrue(best > 1, "the whole-model hull does not contain c: ℓ* = " + best);
-        assertEquals(best, task.finalLoss(), 1e-6 * best);
+        assertEquals(best, task.returnedLoss(), 1e-6 * best);
     }
 }

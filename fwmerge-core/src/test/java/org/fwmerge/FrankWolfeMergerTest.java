@@ -32,22 +32,43 @@ class FrankWolfeMergerTest {
     }
 
     @Test
-    void toBuilder_reproducesTheMerger_variesSettings_andSwitchesToSoft() {
-        FrankWolfeMerger hard = FrankWolfeMerger.builder().objective(OBJ).lmo(Lmo.taskWise()).maxIterations(7)
-                .pairwiseSteps().tolerance(1e-3).backend(B).build();
-        assertEquals(hard.toString(), hard.toBuilder().build().toString());
-        assertEquals(FrankWolfeMerger.builder().objective(OBJ).lmo(Lmo.taskWise()).maxIterations(12).pairwiseSteps()
-                .tolerance(1e-3).backend(B).build().toString(), hard.toBuilder().maxIterations(12).build().toString());
+    void toBuilder_reproducesTheMerger_variesSettings_andSwitchesVariant() {
+        FrankWolfeMerger pairwise = FrankWolfeMerger.builder().objective(OBJ).lmo(Lmo.taskWise()).maxIterations(7)
+                .variant(Variant.pairwise()).tolerance(1e-3).backend(B).build();
+        assertEquals(pairwise.toString(), pairwise.toBuilder().build().toString());
+        assertEquals(FrankWolfeMerger.builder().objective(OBJ).lmo(Lmo.taskWise()).maxIterations(12).variant(Variant.pairwise())
+                .tolerance(1e-3).backend(B).build().toString(), pairwise.toBuilder().maxIterations(12).build().toString());
         IllegalStateException twice = assertThrows(IllegalStateException.class,
-                () -> hard.toBuilder().maxIterations(12).maxIterations(13));
+                () -> pairwise.toBuilder().maxIterations(12).maxIterations(13));
         assertEquals("maxIterations was already set to 12", twice.getMessage());
-        FrankWolfeMerger soft = hard.toBuilder().soft(SoftOptions.topK(2)).build();
+        FrankWolfeMerger soft = pairwise.toBuilder().variant(Variant.soft(SoftOptions.topK(2))).build();
         assertEquals(FrankWolfeMerger.builder().objective(OBJ).lmo(Lmo.taskWise()).maxIterations(7)
-                .soft(SoftOptions.topK(2)).tolerance(1e-3).backend(B).build().toString(), soft.toString(),
-                "the copied step rule and pairwise steps give way to FW-soft");
-        IllegalStateException both = assertThrows(IllegalStateException.class,
-                () -> soft.toBuilder().stepSize(StepSizeRule.harmonic()).build());
-        assertTrue(both.getMessage().startsWith("FW-soft optimises coefficients"), both.getMessage());
+                .variant(Variant.soft(SoftOptions.topK(2))).tolerance(1e-3).backend(B).build().toString(), soft.toString(),
+                "the variant is one setting: replacing it leaves nothing of the pairwise steps");
+        assertEquals(new Variant.Hard(StepSizeRule.harmonic(), MergeFn.convexCombination()),
+                soft.toBuilder().variant(Variant.hard(StepSizeRule.harmonic())).build().variant());
+        assertEquals("fw-pairwise", pairwise.toBuilder().build().configuration().get("method"));
+    }
+
+    @Test
+    void variant_eachCarriesOnlyItsOwnSettings_andRecordsThemInTheConfiguration() {
+        Map<String, String> hard = FrankWolfeMerger.builder().objective(OBJ).backend(B).build().configuration();
+        assertEquals("fw-hard", hard.get("method"));
+        assertEquals(StepSizeRule.lineSearch().toString(), hard.get("stepSize"));
+        assertEquals("convexCombination", hard.get("mergeFn"));
+        Map<String, String> pairwise = FrankWolfeMerger.builder().objective(OBJ).variant(Variant.pairwise(StepSizeRule.harmonic()))
+                .backend(B).build().configuration();
+        assertEquals("fw-pairwise", pairwise.get("method"));
+        assertEquals(StepSizeRule.harmonic().toString(), pairwise.get("stepSize"));
+        assertTrue(!pairwise.containsKey("mergeFn") && !pairwise.containsKey("soft"), pairwise.toString());
+        Map<String, String> soft = FrankWolfeMerger.builder().objective(OBJ).variant(Variant.soft(SoftOptions.topK(2)))
+                .backend(B).build().configuration();
+        assertEquals("fw-soft", soft.get("method"));
+        assertTrue(!soft.containsKey("stepSize") && !soft.containsKey("mergeFn"), soft.toString());
+        assertEquals("variant was already set to " + Variant.pairwise(), assertThrows(IllegalStateException.class,
+                () -> FrankWolfeMerger.builder().variant(Variant.pairwise()).variant(Variant.hard())).getMessage());
+        assertEquals("mergeFn", assertThrows(NullPointerException.class,
+                () -> Variant.hard(StepSizeRule.lineSearch(), null)).getMessage());
     }
 
     @Test
@@ -79,21 +100,6 @@ class FrankWolfeMergerTest {
     }
 
     @Test
-    void soft_withStepSizeOrMergeFn_throwsIllegalStateAtBuild() {
-        FrankWolfeMerger.Builder b = FrankWolfeMerger.builder().objective(OBJ).soft(SoftOptions.topK(2))
-                .stepSize(StepSizeRule.harmonic());
-        assertTrue(assertThrows(IllegalStateException.class, b::build).getMessage()
-                .startsWith("FW-soft optimises coefficients instead of taking a step"));
-    }
-
-    @Test
-    void pairwise_withOtherMergeFn_throwsIllegalStateAtBuild() {
-        FrankWolfeMerger.Builder b = FrankWolfeMerger.builder().objective(OBJ).pairwiseSteps()
-                .mergeFn((x, s, g, out) -> { });
-        assertTrue(assertThrows(IllegalStateException.class, b::build).getMessage().startsWith("pairwiseSteps()"));
-    }
-
-    @Test
     void strategyFactories_rejectBadValues() {
         assertEquals("line search needs at least 3 loss evaluations, got 2",
                 assertThrows(IllegalArgumentException.class, () -> StepSizeRule.lineSearch(2)).getMessage());
@@ -116,7 +122,7 @@ class FrankWolfeMergerTest {
     @Test
     void customStepRule_outsideUnitInterval_isRejectedNamingIteration() throws Exception {
         StepSizeRule bad = c -> c.iteration() == 1 ? 1.5 : 0.5;
-        FrankWolfeMerger m = FrankWolfeMerger.builder().objective(OBJ).stepSize(bad).tolerance(0).backend(B).build();
+        FrankWolfeMerger m = FrankWolfeMerger.builder().objective(OBJ).variant(Variant.hard(bad)).tolerance(0).backend(B).build();
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> m.merge(pool(V)));
         assertTrue(e.getMessage().contains("returned γ = 1.5 at FW-hard iteration 1"), e.getMessage());
     }
@@ -158,7 +164,7 @@ class FrankWolfeMergerTest {
                 return ++calls == 4 ? new Evaluation(Double.NaN, e.gradient()) : e;
             }
         };
-        FrankWolfeMerger m = FrankWolfeMerger.builder().objective(nanLater).soft(SoftOptions.topK(2)).tolerance(0)
+        FrankWolfeMerger m = FrankWolfeMerger.builder().objective(nanLater).variant(Variant.soft(SoftOptions.topK(2))).tolerance(0)
                 .backend(B).build();
         NonFiniteValueException e = assertThrows(NonFiniteValueException.class, () -> m.merge(pool(V)));
         assertTrue(e.getMessage().matches("the objective returned a non-finite loss NaN at FW-soft iteration 0, inner step \\d+"),
@@ -189,7 +195,7 @@ class FrankWolfeMergerTest {
     void listener_receivesEveryIteration_andResultCarriesProvenance() throws Exception {
         List<IterationRecord> seen = new ArrayList<>();
         FrankWolfeMerger m = FrankWolfeMerger.builder().objective(OBJ).maxIterations(4).tolerance(0)
-                .stepSize(StepSizeRule.harmonic()).listener((r, max) -> {
+                .variant(Variant.hard(StepSizeRule.harmonic())).listener((r, max) -> {
                     assertEquals(4, max);
                     seen.add(r);
                 }).backend(B).build();
@@ -235,7 +241,7 @@ class FrankWolfeMergerTest {
                 .maxIterations(3).backend(B).build().merge(pool(V));
         assertEquals(5, res.vertices().size());
         assertTrue(res.vertices().get(4).startsWith("initial point: merger("));
-        double[][] w = res.hullCoefficients().orElseThrow();
+        double[][] w = ConvexGoldenTest.hull(res);
         assertEquals(5, w[0].length);
         assertTrue(res.iterations().get(0).loss() <= OBJ.loss(ConvexGoldenTest.model("v0", V[0])));
     }
@@ -247,20 +253,45 @@ class FrankWolfeMergerTest {
         assertSame(org.fwmerge.tensor.TensorBackends.get(), m.backend());
     }
 
+    /** A backend that delegates to the reference one but reports {@code available} bytes free. */
+    private static org.fwmerge.tensor.TensorBackend withRoom(long available) {
+        return (org.fwmerge.tensor.TensorBackend) java.lang.reflect.Proxy.newProxyInstance(
+                FrankWolfeMergerTest.class.getClassLoader(), new Class<?>[] {org.fwmerge.tensor.TensorBackend.class},
+                (proxy, m, args) -> switch (m.getName()) {
+                    case "availableBytes" -> available;
+                    case "memorySetting" -> "-Dsome.flag";
+                    default -> m.invoke(B, args);
+                });
+    }
+
+    /**
+     * FW-soft with one resident direction per objective term needs point, next point, gradient and one
+     * direction per term (3 + 3 here): the count is the terms', not max(k, 1) with k = 0.
+     */
+    @Test
+    void merge_perTaskWithResidentDirections_countsOneDirectionPerTerm() throws Exception {
+        List<Objective> terms = new ArrayList<>();
+        for (int i = 1; i <= 3; i++) {
+            terms.add(new QuadraticObjective(model("c" + i, V[i])));
+        }
+        Variant soft = Variant.soft(SoftOptions.perTask().withCoefficients(
+                CoefficientOptions.defaults().withResidentDirections(true).withSteps(2)));
+        long perCopy = 4L * 5;
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> FrankWolfeMerger.builder()
+                .objective(Objective.sum(terms)).variant(soft).maxIterations(1).backend(withRoom(perCopy * 6 - 1)).build()
+                .merge(pool(V)));
+        assertTrue(e.getMessage().contains("(6 float32 copies: point, next point, gradient, 3 resident directions)"),
+                e.getMessage());
+        try (MergeResult ok = FrankWolfeMerger.builder().objective(Objective.sum(terms)).variant(soft).maxIterations(1)
+                .backend(B).build().merge(pool(V))) {
+            assertEquals(1, ok.iterations().size());
+        }
+    }
+
     /** A merge that cannot fit fails before any work, stating what it needs and the setting to change. */
     @Test
     void merge_backendWithoutRoom_failsBeforeAnyEvaluation() throws Exception {
-        org.fwmerge.tensor.TensorBackend small = (org.fwmerge.tensor.TensorBackend) java.lang.reflect.Proxy.newProxyInstance(
-                getClass().getClassLoader(), new Class<?>[] {org.fwmerge.tensor.TensorBackend.class}, (proxy, m, args) -> {
-                    switch (m.getName()) {
-                        case "availableBytes":
-                            return 4L * 5 * 3 - 1; // one byte short of point, next point and gradient
-                        case "memorySetting":
-                            return "-Dsome.flag";
-                        default:
-                            return m.invoke(B, args);
-                    }
-                });
+        org.fwmerge.tensor.TensorBackend small = withRoom(4L * 5 * 3 - 1); // one byte short of point, next point, gradient
         QuadraticObjective obj = new QuadraticObjective(model("c", new double[] {1, 1, 1, 1, 1}));
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> FrankWolfeMerger.builder()
                 .objective(obj).maxIterations(3).backend(small).build().merge(pool(V)));
@@ -268,7 +299,7 @@ class FrankWolfeMergerTest {
                 && e.getMessage().contains("3 float32 copies") && e.getMessage().contains("-Dsome.flag"), e.getMessage());
         assertEquals(0, obj.evaluations.get(), "no work before the check");
         MergeResult ok = FrankWolfeMerger.builder().objective(obj).maxIterations(1).backend(B).build().merge(pool(V));
-        assertTrue(ok.finalLoss() >= 0);
+        assertTrue(ok.returnedLoss() >= 0);
         ok.model().close();
     }
 }

@@ -44,15 +44,15 @@ class StoppingTest {
         double[][] v = {{0, 0, 0, 0}, {2, 0, 0, 0}, {0, 2, 0, 0}};
         double[] c = {1.2, 0.2, 0, 0};
         MergeResult r = FrankWolfeMerger.builder().objective(quadratic(c)).lmo(Lmo.taskWise())
-                .stepSize(StepSizeRule.constant(1)).maxIterations(2).tolerance(0).backend(B).build()
+                .variant(Variant.hard(StepSizeRule.constant(1))).maxIterations(2).tolerance(0).backend(B).build()
                 .merge(ConvexGoldenTest.pool(v));
         assertEquals(StopReason.MAX_ITERATIONS, r.stopReason());
         assertEquals(1, r.returnedIteration());
         assertArrayEquals(new double[] {2, 0, 0, 0}, ConvexGoldenTest.flat(r.model()), 0);
-        assertEquals(ConvexGoldenTest.halfSq(v[1], c), r.finalLoss(), 1e-6);
-        assertEquals(gap(v[1], c, v), r.finalGap(), 1e-6, "the gap at the returned model, not at the last one (c is float32)");
-        assertEquals(2.0, r.finalGap(), 1e-6);
-        assertArrayEquals(new double[] {0, 1, 0}, r.hullCoefficients().orElseThrow()[0], 1e-12,
+        assertEquals(ConvexGoldenTest.halfSq(v[1], c), r.returnedLoss(), 1e-6);
+        assertEquals(gap(v[1], c, v), r.returnedGap(), 1e-6, "the gap at the returned model, not at the last one (c is float32)");
+        assertEquals(2.0, r.returnedGap(), 1e-6);
+        assertArrayEquals(new double[] {0, 1, 0}, ConvexGoldenTest.hull(r)[0], 1e-12,
                 "the hull weights of the returned model");
     }
 
@@ -66,15 +66,15 @@ class StoppingTest {
         CoefficientOptions co = CoefficientOptions.defaults().withConstraint(CoefficientOptions.Constraint.UNCONSTRAINED)
                 .withLearningRate(0.05).withSteps(50);
         MergeResult r = FrankWolfeMerger.builder().objective(quadratic(c)).lmo(Lmo.taskWise())
-                .soft(SoftOptions.topK(1).withCoefficients(co)).maxIterations(20).backend(B).build()
+                .variant(Variant.soft(SoftOptions.topK(1).withCoefficients(co))).maxIterations(20).backend(B).build()
                 .merge(ConvexGoldenTest.pool(v));
         IterationRecord first = r.iterations().get(1);
         assertTrue(first.gap() < -1e-3, "x_1 lies outside the hull with a negative gap: " + first);
         assertTrue(r.iterations().size() > 2, "the run did not stop at the negative gap: " + r.iterations());
         double x = ConvexGoldenTest.flat(r.model())[0];
         assertEquals(5.0, x, 0.05, "reaches the optimum outside the hull");
-        assertTrue(Math.abs(r.finalGap()) <= 1e-6 * Math.max(1, r.finalLoss()) || r.stopReason() != StopReason.CONVERGED,
-                r.stopReason() + " at gap " + r.finalGap());
+        assertTrue(Math.abs(r.returnedGap()) <= 1e-6 * Math.max(1, r.returnedLoss()) || r.stopReason() != StopReason.CONVERGED,
+                r.stopReason() + " at gap " + r.returnedGap());
     }
 
     @Test
@@ -87,9 +87,9 @@ class StoppingTest {
         assertEquals(4, r.iterations().size());
         assertEquals(4, r.returnedIteration(), "the line search lowers the loss at every step: the last point is best");
         double[] x = ConvexGoldenTest.flat(r.model());
-        assertEquals(gap(x, c, v), r.finalGap(), 1e-6);
-        assertEquals(ConvexGoldenTest.halfSq(x, c), r.finalLoss(), 1e-9);
-        assertTrue(r.finalLoss() < r.iterations().get(3).loss());
+        assertEquals(gap(x, c, v), r.returnedGap(), 1e-6);
+        assertEquals(ConvexGoldenTest.halfSq(x, c), r.returnedLoss(), 1e-9);
+        assertTrue(r.returnedLoss() < r.iterations().get(3).loss());
     }
 
     @Test
@@ -98,12 +98,12 @@ class StoppingTest {
         double[][] v = {{0, 0, 0, 0}, {1000, 0, 0, 0}, {0, 1000, 0, 0}};
         double[] c = {700, 300, 1000, 0};
         FrankWolfeMerger.Builder b = FrankWolfeMerger.builder().objective(quadratic(c)).lmo(Lmo.taskWise())
-                .maxIterations(200).pairwiseSteps().backend(B);
+                .maxIterations(200).variant(Variant.pairwise()).backend(B);
         MergeResult relative = b.build().merge(ConvexGoldenTest.pool(v));
         assertEquals(StopReason.CONVERGED, relative.stopReason(), relative.toString());
         assertEquals("relative(1.0E-6)", relative.configuration().get("tolerance"));
         double last = relative.iterations().get(relative.iterations().size() - 1).gap();
-        assertTrue(last <= 1e-6 * Math.abs(relative.finalLoss()), "gap " + last + " loss " + relative.finalLoss());
+        assertTrue(last <= 1e-6 * Math.abs(relative.returnedLoss()), "gap " + last + " loss " + relative.returnedLoss());
         assertEquals(5e5 * 1e-6, Tolerance.relative(1e-6).threshold(5e5), 1e-12);
         assertEquals(1e-6, Tolerance.relative(1e-6).threshold(0.25), 0, "max(1, |ℓ|)");
         assertEquals(1e-3, Tolerance.absolute(1e-3).threshold(5e5), 0);
@@ -116,15 +116,15 @@ class StoppingTest {
         double[] c = {1, 1, 1, 0};
         CoefficientOptions simplex = CoefficientOptions.defaults().withConstraint(CoefficientOptions.Constraint.SIMPLEX);
         MergeResult r = FrankWolfeMerger.builder().objective(quadratic(c)).lmo(Lmo.taskWise())
-                .soft(SoftOptions.topK(2).withCoefficients(simplex)).maxIterations(50).backend(B).build()
+                .variant(Variant.soft(SoftOptions.topK(2).withCoefficients(simplex))).maxIterations(50).backend(B).build()
                 .merge(ConvexGoldenTest.pool(v));
         assertEquals(StopReason.STAGNATED, r.stopReason(), r.toString());
         // it circles between two edges, (1.5, 1.5, 0) at loss ¾ and an edge of the base at 9/8, without progress
         assertTrue(r.iterations().size() < 50);
-        assertTrue(r.finalLoss() >= 0.5 - 1e-6, "no point of an edge gets closer than ½ to the centroid: " + r.finalLoss());
+        assertTrue(r.returnedLoss() >= 0.5 - 1e-6, "no point of an edge gets closer than ½ to the centroid: " + r.returnedLoss());
         MergeResult capped = FrankWolfeMerger.builder().objective(quadratic(c)).lmo(Lmo.taskWise())
-                .soft(SoftOptions.topK(2)).maxIterations(50).backend(B).build().merge(ConvexGoldenTest.pool(v));
+                .variant(Variant.soft(SoftOptions.topK(2))).maxIterations(50).backend(B).build().merge(ConvexGoldenTest.pool(v));
         assertTrue(capped.stopReason() != StopReason.STAGNATED, capped.toString());
-        assertTrue(capped.finalLoss() < r.finalLoss(), capped + " vs " + r);
+        assertTrue(capped.returnedLoss() < r.returnedLoss(), capped + " vs " + r);
     }
 }

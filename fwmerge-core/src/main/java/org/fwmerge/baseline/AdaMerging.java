@@ -67,8 +67,8 @@ public final class AdaMerging extends BaselineMerger {
     }
 
     /**
-     * A builder holding this merger's settings, to vary it: each setting may be replaced once; the
-     * merger itself is unchanged.
+     * A builder that starts from this merger's settings, to vary it; the merger itself is unchanged.
+     * As on any builder, each setter may be called once.
      */
     public Builder toBuilder() {
         Builder b = new Builder();
@@ -78,8 +78,7 @@ public final class AdaMerging extends BaselineMerger {
         b.initial = options.initialCoefficient(0);
         b.resident = options.residentDirections();
         b.blocks = blocks;
-        return b.inheritSelection(parameters, backend)
-                .inherit("objective", "steps", "learningRate", "initialCoefficient", "residentDirections", "blocks");
+        return b.copySelection(parameters, backend);
     }
 
     /** A builder; only the objective is required. */
@@ -120,7 +119,7 @@ public final class AdaMerging extends BaselineMerger {
                 throw e;
             }
         }
-        Map<String, String> c = Support.provenance(configuration(), pool);
+        Map<String, String> c = configuration();
         for (int i = 0; i < pool.size(); i++) {
             StringJoiner j = new StringJoiner(",");
             for (double v : outcome.lambda()[i]) {
@@ -131,8 +130,9 @@ public final class AdaMerging extends BaselineMerger {
         List<String> vertices = new ArrayList<>();
         vertices.add(pool.base().source());
         pool.candidates().stream().map(Checkpoint::source).forEach(vertices::add);
-        return new MergeResult(out, "adamerging", StopReason.MAX_ITERATIONS, trace, outcome.loss(), Double.NaN,
-                trace.size(), vertices, layout.blocks(), c, null, Support.since(start), pool.files());
+        return MergeResult.builder(out, "adamerging").stopReason(StopReason.MAX_ITERATIONS).iterations(trace)
+                .returned(trace.size(), outcome.loss(), Double.NaN).vertices(vertices).blocks(layout.blocks()).settings(c)
+                .pool(pool).elapsed(Support.since(start)).build();
     }
 
     @Override

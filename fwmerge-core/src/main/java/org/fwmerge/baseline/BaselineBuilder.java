@@ -6,8 +6,8 @@ import org.fwmerge.tensor.TensorBackend;
 import org.fwmerge.tensor.TensorBackends;
 
 /**
- * The settings every baseline's builder has: which tensors are merged and on which backend. Like the
- * rest of a builder, each may be set once ({@link IllegalStateException} otherwise).
+ * The settings every baseline's builder has: which tensors are merged and on which backend. Like every
+ * setter of a builder, each may be called once ({@link IllegalStateException} on a second call).
  *
  * @param <B> the concrete builder, returned by the setters for chaining
  */
@@ -34,24 +34,23 @@ abstract class BaselineBuilder<B extends BaselineBuilder<B>> {
     }
 
     /**
-     * Builder guard: a setting may be set once ({@link IllegalStateException} naming it otherwise); one
-     * that {@code toBuilder()} copied from a merger may be replaced, once.
+     * Builder guard: a setter may be called once per builder ({@link IllegalStateException} naming it and
+     * the value it holds otherwise).
      */
     final void once(Object current, String name) {
-        settings.once(current, name);
+        settings.once(name, current);
     }
 
-    /** Marks settings as copied from a built merger (replaceable once); returns this builder. */
-    final B inherit(String... names) {
-        settings.inherit(names);
-        return self();
+    /** Whether the setter {@code name} was called on this builder (values copied by toBuilder() are not). */
+    final boolean called(String name) {
+        return settings.called(name);
     }
 
-    /** Copies a built merger's selection and backend ({@code toBuilder()}), replaceable once. */
-    final B inheritSelection(ParameterSelection selection, TensorBackend tensorBackend) {
+    /** Copies a built merger's selection and backend ({@code toBuilder()}); returns this builder. */
+    final B copySelection(ParameterSelection selection, TensorBackend tensorBackend) {
         this.parameters = selection;
         this.backend = tensorBackend;
-        return inherit("parameters", "backend");
+        return self();
     }
 
     /** The selection set, or every tensor. */
@@ -64,9 +63,9 @@ abstract class BaselineBuilder<B extends BaselineBuilder<B>> {
         return backend == null ? TensorBackends.get() : backend;
     }
 
-    /** Whether {@link #parameters} or {@link #backend} was set (DARE-TIES takes both from its TIES merger). */
+    /** Whether {@link #parameters} or {@link #backend} was called (DARE-TIES takes both from its TIES merger). */
     final boolean setsSelectionOrBackend() {
-        return parameters != null || backend != null;
+        return called("parameters") || called("backend");
     }
 
     @SuppressWarnings("unchecked")

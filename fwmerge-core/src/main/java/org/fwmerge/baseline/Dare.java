@@ -58,21 +58,20 @@ public final class Dare extends BaselineMerger {
     }
 
     /**
-     * A builder holding this merger's settings, to vary it: each setting may be replaced once; the
-     * merger itself is unchanged.
+     * A builder that starts from this merger's settings, to vary it; the merger itself is unchanged.
+     * As on any builder, each setter may be called once.
      */
     public Builder toBuilder() {
         Builder b = new Builder();
         b.dropRate = drop.p;
         b.rescale = drop.rescale;
         b.seed = drop.seed;
-        b.inherit("dropRate", "rescale", "seed");
         if (ties != null) {
             b.ties = ties; // DARE-TIES: scaling, selection and backend belong to the TIES merger
-            return b.inherit("ties");
+            return b;
         }
         b.scaling = scaling;
-        return b.inheritSelection(parameters, backend).inherit("scaling");
+        return b.copySelection(parameters, backend);
     }
 
     /**
@@ -223,7 +222,7 @@ public final class Dare extends BaselineMerger {
          *                               {@link #parameters} or {@link #backend}, which the TIES merger defines
          */
         public Dare build() {
-            if (ties != null && (scaling != null || setsSelectionOrBackend())) {
+            if (ties != null && (called("scaling") || setsSelectionOrBackend())) {
                 throw new IllegalStateException("DARE-TIES takes scaling, parameters and backend from its TIES merger "
                         + ties + "; set them there, not on the DARE builder");
             }

@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.function.ToLongFunction;
 import org.fwmerge.internal.Readers;
+import org.fwmerge.internal.Scratch;
 import org.fwmerge.io.Checkpoint;
 import org.fwmerge.io.TensorReader;
 import org.fwmerge.tensor.Tensor;
@@ -12,7 +13,8 @@ import org.fwmerge.tensor.Tensor;
  * Streams differences τ_i = c_i − a (task vectors, or the FW direction s − x) in chunks read from
  * the checkpoints, optionally through a DARE {@link DropMask}: one candidate at a time
  * ({@link #stream}) or every candidate's chunk side by side ({@link #sweep}), so that the anchor
- * is read once per chunk and the chunks stay in cache. Thread-safe: each call has its own buffers.
+ * is read once per chunk and the chunks stay in cache. Thread-safe: each thread streams through its own
+ * buffers, reused from call to call.
  */
 final class Deltas {
 
@@ -29,6 +31,14 @@ final class Deltas {
     @FunctionalInterface
     interface Sweep {
         void chunk(long offset, int length, float[] anchor, float[][] tau);
+    }
+
+    /** Per-thread anchor and candidate chunks of {@link #stream}. */
+    private static final Scratch<float[][]> STREAM = new Scratch<>(() -> new float[2][Support.CHUNK]);
+    /** Per-thread chunks of a {@link #sweep}, kept for the pool size last swept. */
+    private static final Scratch<SweepBuffers> SWEEP = new Scratch<>(() -> new SweepBuffers(new float[0], new float[0][]));
+
+    private record SweepBuffers(float[] anchor, float[][] tau) {
     }
 
     private final Checkpoint anchor;
@@ -95,10 +105,11 @@ final class Deltas {
     }
 
     private void stream(int i, String name, TensorReader at, Visitor v) {
+        float[][] buffers = STREAM.take();
         try (TensorReader ct = candidates.get(i).reader(name)) {
             long n = ct.size();
-            float[] bufA = new float[Support.CHUNK];
-            float[] bufC = new float[Support.CHUNK];
+            float[] bufA = buffers[0];
+            float[] bufC = buffers[1];
             SplittableRandom rng = rng(i, name);
             for (long off = 0; off < n; off += Support.CHUNK) {
                 int len = (int) Math.min(Support.CHUNK, n - off);
@@ -112,6 +123,8 @@ final class Deltas {
                 }
                 v.chunk(off, bufC, len);
             }
+        } finally {
+            STREAM.give(buffers);
         }
     }
 
@@ -126,9 +139,13 @@ final class Deltas {
             throw new IllegalArgumentException("a drop mask is swept from the tensor's start, not from " + from);
         }
         int n = candidates.size();
+        SweepBuffers buffers = SWEEP.take();
+        if (buffers.tau().length != n) {
+            buffers = new SweepBuffers(new float[SWEEP_CHUNK], new float[n][SWEEP_CHUNK]);
+        }
         try (TensorReader at = anchor.reader(name); Readers c = Readers.open(candidates, name)) {
-            float[] bufA = new float[SWEEP_CHUNK];
-            float[][] tau = new float[n][SWEEP_CHUNK];
+            float[] bufA = buffers.anchor();
+            float[][] tau = buffers.tau();
             SplittableRandom[] rng = new SplittableRandom[n];
             for (int i = 0; i < n; i++) {
                 rng[i] = rng(i, name);
@@ -148,6 +165,8 @@ final class Deltas {
                 }
                 s.chunk(off, len, bufA, tau);
             }
+        } finally {
+            SWEEP.give(buffers);
         }
     }
 

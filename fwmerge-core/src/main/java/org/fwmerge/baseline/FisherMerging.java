@@ -65,15 +65,15 @@ public final class FisherMerging extends BaselineMerger {
     }
 
     /**
-     * A builder holding this merger's settings, to vary it: each setting may be replaced once; the
-     * merger itself is unchanged.
+     * A builder that starts from this merger's settings, to vary it; the merger itself is unchanged.
+     * As on any builder, each setter may be called once.
      */
     public Builder toBuilder() {
         Builder b = new Builder();
         b.objectives = objectives;
         b.floor = floor;
         b.normalization = normalization;
-        return b.inheritSelection(parameters, backend).inherit("objectives", "floor", "normalization");
+        return b.copySelection(parameters, backend);
     }
 
     /** A builder; the per-candidate objectives are required. */

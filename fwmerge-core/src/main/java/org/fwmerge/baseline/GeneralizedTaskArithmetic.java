@@ -106,8 +106,8 @@ public final class GeneralizedTaskArithmetic extends BaselineMerger {
     }
 
     /**
-     * A builder holding this merger's settings, to vary it: each setting may be replaced once; the
-     * merger itself is unchanged.
+     * A builder that starts from this merger's settings, to vary it; the merger itself is unchanged.
+     * As on any builder, each setter may be called once.
      */
     public Builder toBuilder() {
         Builder b = new Builder(method);
@@ -117,8 +117,7 @@ public final class GeneralizedTaskArithmetic extends BaselineMerger {
         b.rescale = rescale;
         b.lambda = lambda;
         b.seed = seed;
-        return b.inheritSelection(parameters, backend).inherit("weights", "densities", "normalize", "rescale", "lambda",
-                "seed");
+        return b.copySelection(parameters, backend);
     }
 
     /**

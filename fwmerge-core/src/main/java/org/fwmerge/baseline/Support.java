@@ -7,7 +7,6 @@ import java.util.Map;
 import org.fwmerge.MergeResult;
 import org.fwmerge.Model;
 import org.fwmerge.ModelPool;
-import org.fwmerge.StopReason;
 import org.fwmerge.tensor.Tensor;
 import org.fwmerge.tensor.TensorBackend;
 
@@ -43,20 +42,9 @@ final class Support {
         return Model.of(source, backend, t);
     }
 
-    /** The method's settings plus the pool's sources, as recorded in a result. */
-    static Map<String, String> provenance(Map<String, String> settings, ModelPool pool) {
-        Map<String, String> c = new LinkedHashMap<>(settings);
-        c.put("base", pool.base().source());
-        for (int i = 0; i < pool.size(); i++) {
-            c.put("candidate." + (i + 1), pool.candidates().get(i).source());
-        }
-        return c;
-    }
-
     /** The result of a one-shot merge (no iterations): the model, its method and settings, the pool it read. */
     static MergeResult result(Model out, String method, Map<String, String> settings, ModelPool pool, long startNanos) {
-        return new MergeResult(out, method, StopReason.COMPLETED, List.of(), Double.NaN, Double.NaN, -1, List.of(),
-                List.of(), provenance(settings, pool), null, since(startNanos), pool.files());
+        return MergeResult.builder(out, method).settings(settings).pool(pool).elapsed(since(startNanos)).build();
     }
 
     static Duration since(long startNanos) {

@@ -38,13 +38,13 @@ public final class TaskArithmetic extends BaselineMerger {
     }
 
     /**
-     * A builder holding this merger's settings, to vary it: each setting may be replaced once; the
-     * merger itself is unchanged.
+     * A builder that starts from this merger's settings, to vary it; the merger itself is unchanged.
+     * As on any builder, each setter may be called once.
      */
     public Builder toBuilder() {
         Builder b = new Builder();
         b.scaling = scaling;
-        return b.inheritSelection(parameters, backend).inherit("scaling");
+        return b.copySelection(parameters, backend);
     }
 
     /**

@@ -1,6 +1,7 @@
 package org.fwmerge.baseline;
 
 import java.util.List;
+import org.fwmerge.internal.Scratch;
 
 /**
  * Exact order statistics of |τ_i| without holding τ_i: a two-pass radix selection over the bits of
@@ -11,6 +12,9 @@ import java.util.List;
 final class Threshold {
 
     private static final int BUCKETS = 1 << 16;
+
+    /** Per-thread histogram (512 KiB): one per candidate and pass would be garbage growing with the pool. */
+    private static final Scratch<long[]> HISTOGRAM = new Scratch<>(() -> new long[BUCKETS]);
 
     private Threshold() {
     }
@@ -28,7 +32,16 @@ final class Threshold {
 
     /** The {@code rank}-th smallest |τ_i| (1 ≤ rank ≤ count of entries) over {@code names}. */
     static float smallestMagnitude(Deltas deltas, int i, List<String> names, long rank) {
-        long[] hist = new long[BUCKETS];
+        long[] hist = HISTOGRAM.take();
+        try {
+            return smallestMagnitude(deltas, i, names, rank, hist);
+        } finally {
+            HISTOGRAM.give(hist);
+        }
+    }
+
+    private static float smallestMagnitude(Deltas deltas, int i, List<String> names, long rank, long[] hist) {
+        java.util.Arrays.fill(hist, 0);
         for (String name : names) {
             deltas.stream(i, name, (off, v, len) -> {
                 for (int k = 0; k < len; k++) {

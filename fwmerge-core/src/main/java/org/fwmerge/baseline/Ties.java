@@ -89,8 +89,8 @@ public final class Ties extends BaselineMerger {
     }
 
     /**
-     * A builder holding this merger's settings, to vary it: each setting may be replaced once; the
-     * merger itself is unchanged.
+     * A builder that starts from this merger's settings, to vary it; the merger itself is unchanged.
+     * As on any builder, each setter may be called once.
      */
     public Builder toBuilder() {
         Builder b = new Builder();
@@ -98,7 +98,7 @@ public final class Ties extends BaselineMerger {
         b.topK = topK;
         b.trim = trim;
         b.combine = combine;
-        return b.inheritSelection(parameters, backend).inherit("scaling", "topK", "trim", "combine");
+        return b.copySelection(parameters, backend);
     }
 
     /** {@link #mergeFn(double, Trim)} with k = {@value #DEFAULT_TOP_K} over the whole model. */

@@ -35,14 +35,14 @@ public final class WeightAveraging extends BaselineMerger {
     }
 
     /**
-     * A builder holding this merger's settings, to vary it: each setting may be replaced once; the
-     * merger itself is unchanged.
+     * A builder that starts from this merger's settings, to vary it; the merger itself is unchanged.
+     * As on any builder, each setter may be called once.
      */
     public Builder toBuilder() {
         Builder b = new Builder();
         b.weights = weights == null ? null : weights.clone();
         b.normalize = normalize;
-        return b.inheritSelection(parameters, backend).inherit("weights", "normalizeWeights");
+        return b.copySelection(parameters, backend);
     }
 
     /** A builder with every setting at its default (uniform mean of all tensors). */

@@ -1,5 +1,5 @@
 /**
- * The classic merging baselines FW-Merging is compared with (DESIGN §6): {@link org.fwmerge.baseline.WeightAveraging},
+ * The classic merging baselines FW-Merging is compared with (the paper's Table 2): {@link org.fwmerge.baseline.WeightAveraging},
  * {@link org.fwmerge.baseline.TaskArithmetic}, {@link org.fwmerge.baseline.Ties},
  * {@link org.fwmerge.baseline.Dare}, {@link org.fwmerge.baseline.AdaMerging} and
  * {@link org.fwmerge.baseline.FisherMerging}. Each is an immutable, thread-safe {@link org.fwmerge.Merger}

@@ -101,7 +101,7 @@ public final class CoefficientDescent {
                             org.fwmerge.Lmo.Score.INNER_PRODUCT);
                     for (int j = 0; j < k; j++) {
                         for (int blk = 0; blk < nb; blk++) {
-                            grad[j][blk] = pass.innerProducts[j][blk] - (resident.isEmpty() ? pass.atPoint[blk] : 0);
+                            grad[j][blk] = pass.innerProduct(j, blk) - (resident.isEmpty() ? pass.atPoint(blk) : 0);
                         }
                     }
                 }

@@ -12,12 +12,12 @@ import org.fwmerge.tensor.TensorBackend;
  */
 public final class Combine {
 
-    /**
-     * Per-thread chunk buffers (1 MiB): FW-soft forms its point 4 × 100 times per iteration, and fresh
-     * buffers per call were most of the 270 MB/s of garbage that grew the demo's heap to 570 MB.
-     */
-    private static final ThreadLocal<Object[]> BUFFERS = ThreadLocal.withInitial(
-            () -> new Object[] {new float[Kernels.CHUNK], new double[Kernels.CHUNK], new float[Kernels.CHUNK]});
+    /** A thread's chunk buffers (1 MiB): FW-soft forms its point hundreds of times per iteration. */
+    private record Buffers(float[] in, double[] acc, float[] res) {
+    }
+
+    private static final Scratch<Buffers> BUFFERS = new Scratch<>(
+            () -> new Buffers(new float[Kernels.CHUNK], new double[Kernels.CHUNK], new float[Kernels.CHUNK]));
 
     private Combine() {
     }
@@ -27,33 +27,41 @@ public final class Combine {
         if (w.length != src.length) {
             throw new IllegalArgumentException(w.length + " weights for " + src.length + " sources");
         }
-        TensorBackend b = out.backend();
         for (TensorReader r : src) {
             if (r.size() != out.size()) {
                 throw new IllegalArgumentException("source of " + r.size() + " elements for a tensor of " + out.size());
             }
         }
         Parallel.ranges(out.size(), (from, to) -> {
-            Object[] buffers = BUFFERS.get();
-            float[] in = (float[]) buffers[0];
-            double[] acc = (double[]) buffers[1];
-            float[] res = (float[]) buffers[2];
-            for (long off = from; off < to; off += Kernels.CHUNK) {
-                int len = (int) Math.min(Kernels.CHUNK, to - off);
-                java.util.Arrays.fill(acc, 0, len, 0);
-                for (int j = 0; j < src.length; j++) {
-                    src[j].read(off, in, 0, len);
-                    double wj = w[j];
-                    for (int k = 0; k < len; k++) {
-                        acc[k] += wj * in[k];
-                    }
-                }
-                for (int k = 0; k < len; k++) {
-                    res[k] = (float) acc[k];
-                }
-                b.set(out, off, res, 0, len);
+            Buffers buffers = BUFFERS.take();
+            try {
+                combine(out, w, src, from, to, buffers);
+            } finally {
+                BUFFERS.give(buffers);
             }
             return null;
         });
+    }
+
+    private static void combine(Tensor out, double[] w, TensorReader[] src, long from, long to, Buffers buffers) {
+        TensorBackend b = out.backend();
+        float[] in = buffers.in();
+        double[] acc = buffers.acc();
+        float[] res = buffers.res();
+        for (long off = from; off < to; off += Kernels.CHUNK) {
+            int len = (int) Math.min(Kernels.CHUNK, to - off);
+            java.util.Arrays.fill(acc, 0, len, 0);
+            for (int j = 0; j < src.length; j++) {
+                src[j].read(off, in, 0, len);
+                double wj = w[j];
+                for (int k = 0; k < len; k++) {
+                    acc[k] += wj * in[k];
+                }
+            }
+            for (int k = 0; k < len; k++) {
+                res[k] = (float) acc[k];
+            }
+            b.set(out, off, res, 0, len);
+        }
     }
 }

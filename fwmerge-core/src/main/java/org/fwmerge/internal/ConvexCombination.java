@@ -23,6 +23,12 @@ public enum ConvexCombination implements MergeFn {
         return true;
     }
 
+    /** The path (1−γ)·x + γ·s leaves x along s − x itself. */
+    @Override
+    public double slope(double directional) {
+        return directional;
+    }
+
     @Override
     public String toString() {
         return "convexCombination";

@@ -21,17 +21,17 @@ import org.fwmerge.tensor.TensorBackend;
  */
 public final class LmoPass {
     /** ⟨g_b, θ_i,b⟩, [vertex][block]. */
-    public final double[][] innerProducts;
+    private final double[][] innerProducts;
     /** Selection score (lower is better), [vertex][block]. */
-    public final double[][] scores;
+    private final double[][] scores;
     /** ⟨g_b, x_b⟩ per block. */
-    public final double[] atPoint;
+    private final double[] atPoint;
 
     /** Elements per block: gradient, point and vertex blocks (3 × 64 KiB) stay in L2 together. */
     static final int BLOCK = 1 << 14;
 
     /** Per-thread gradient and vertex blocks, reused across passes (FW-soft runs one per inner step). */
-    private static final ThreadLocal<float[][]> BLOCKS = ThreadLocal.withInitial(() -> new float[2][BLOCK]);
+    private static final Scratch<float[][]> BLOCKS = new Scratch<>(() -> new float[2][BLOCK]);
 
     private LmoPass(double[][] innerProducts, double[][] scores, double[] atPoint) {
         this.innerProducts = innerProducts;
@@ -69,29 +69,15 @@ public final class LmoPass {
 
     /** [⟨g,x⟩, ‖g‖², ⟨g,θ_0⟩ … ⟨g,θ_{n−1}⟩, (cosine) ‖θ_0‖² … ‖θ_{n−1}‖²] over one tensor. */
     private static double[] tensorSums(Tensor gp, Tensor xp, TensorReader[] readers, boolean cosine) {
-        TensorBackend b = xp.backend();
         int nv = readers.length;
         int width = 2 + nv + (cosine ? nv : 0);
         List<double[]> parts = Parallel.ranges(gp.size(), (from, to) -> {
-            double[] s = new double[width];
-            float[][] blocks = BLOCKS.get();
-            float[] gb = blocks[0];
-            float[] vb = blocks[1];
-            for (long off = from; off < to; off += BLOCK) {
-                int len = (int) Math.min(BLOCK, to - off);
-                b.get(xp, off, vb, 0, len);
-                gp.backend().get(gp, off, gb, 0, len);
-                s[0] += Kernels.dot(gb, vb, len);
-                s[1] += Kernels.dot(gb, gb, len);
-                for (int i = 0; i < nv; i++) {
-                    readers[i].read(off, vb, 0, len);
-                    s[2 + i] += Kernels.dot(gb, vb, len);
-                    if (cosine) {
-                        s[2 + nv + i] += Kernels.dot(vb, vb, len);
-                    }
-                }
+            float[][] blocks = BLOCKS.take();
+            try {
+                return rangeSums(gp, xp, readers, cosine, width, from, to, blocks[0], blocks[1]);
+            } finally {
+                BLOCKS.give(blocks);
             }
-            return s;
         });
         double[] total = new double[width];
         for (double[] s : parts) {
@@ -102,7 +88,43 @@ public final class LmoPass {
         return total;
     }
 
-    /** The FW gap Σ_b (⟨g_b, x_b⟩ − min_i ⟨g_b, θ_i,b⟩), which is ≥ 0 whenever x is in the hull. */
+    /** The sums of {@link #tensorSums} over elements [from, to), through the blocks {@code gb}, {@code vb}. */
+    private static double[] rangeSums(Tensor gp, Tensor xp, TensorReader[] readers, boolean cosine, int width, long from,
+            long to, float[] gb, float[] vb) {
+        TensorBackend b = xp.backend();
+        int nv = readers.length;
+        double[] s = new double[width];
+        for (long off = from; off < to; off += BLOCK) {
+            int len = (int) Math.min(BLOCK, to - off);
+            b.get(xp, off, vb, 0, len);
+            gp.backend().get(gp, off, gb, 0, len);
+            s[0] += Kernels.dot(gb, vb, len);
+            s[1] += Kernels.dot(gb, gb, len);
+            for (int i = 0; i < nv; i++) {
+                readers[i].read(off, vb, 0, len);
+                s[2 + i] += Kernels.dot(gb, vb, len);
+                if (cosine) {
+                    s[2 + nv + i] += Kernels.dot(vb, vb, len);
+                }
+            }
+        }
+        return s;
+    }
+
+    /** ⟨g_b, θ_i,b⟩: the gradient's block b against vertex i's. */
+    public double innerProduct(int vertex, int block) {
+        return innerProducts[vertex][block];
+    }
+
+    /** ⟨g_b, x_b⟩: the gradient's block b against the point's. */
+    public double atPoint(int block) {
+        return atPoint[block];
+    }
+
+    /**
+     * The FW gap Σ_b (⟨g_b, x_b⟩ − min_i ⟨g_b, θ_i,b⟩): ≥ 0 when x lies in the hull of the vertices, where
+     * it bounds the suboptimality of a convex loss; negative values mean x has left the hull.
+     */
     public double gap() {
         double gap = 0;
         for (int blk = 0; blk < atPoint.length; blk++) {

@@ -1,30 +1,27 @@
 package org.fwmerge.internal;
 
 import java.util.HashSet;
-import java.util.List;
 import java.util.Set;
 
 /**
- * The builders' rule for settings: each may be set once ({@link IllegalStateException} naming it
- * otherwise), and one copied from a built merger by {@code toBuilder()} may be replaced, once.
+ * The builders' one rule for settings: each setter may be called once per builder; a second call is
+ * an {@link IllegalStateException} naming the setting and the value it already holds. A builder made by
+ * {@code toBuilder()} starts from a merger's values with no setter called yet. Conflicting settings are
+ * refused when the second of them is set; {@link #called} tells a value set on this builder from one
+ * copied from a merger.
  */
 public final class Settings {
-    private final Set<String> inherited = new HashSet<>();
+    private final Set<String> called = new HashSet<>();
 
-    /** Checks that the setting {@code name}, now {@code current} (null: unset), may be set. */
-    public void once(Object current, String name) {
-        if (current != null && !inherited.remove(name)) {
+    /** Whether the setter {@code name} was called on this builder. */
+    public boolean called(String name) {
+        return called.contains(name);
+    }
+
+    /** Records a call of the setter {@code name}, whose setting holds {@code current} before it. */
+    public void once(String name, Object current) {
+        if (!called.add(name)) {
             throw new IllegalStateException(name + " was already set to " + current);
         }
-    }
-
-    /** Marks settings as copied from a built merger: each may be replaced once. */
-    public void inherit(String... names) {
-        inherited.addAll(List.of(names));
-    }
-
-    /** Whether a setting holding {@code value} was given on this builder, not only copied by toBuilder(). */
-    public boolean explicit(Object value, String name) {
-        return value != null && !inherited.contains(name);
     }
 }

@@ -36,13 +36,17 @@ public final class AtomicFiles {
      * target; on any failure the temporary file is deleted and the target left as it was. The temporary
      * file is named {@code .TARGET.fwmerge-PID-RANDOM.tmp}; one that a killed process left behind for the
      * same target (its PID no longer runs) is deleted first. A failure names the target, not the
-     * temporary file.
+     * temporary file. A target that an open checkpoint of this process reads (a pool's base, candidate,
+     * shard, adapter or index, also through a link or another spelling) is refused before anything is
+     * written.
      *
+     * @throws IllegalArgumentException if {@code target} is a file an open checkpoint reads
      * @throws IOException naming {@code target} if writing fails (a {@link CheckpointException} from the
      *                     body, about an input, passes through as it is)
      */
     public static void write(Path target, ChannelWriter body) throws IOException {
         Path abs = target.toAbsolutePath();
+        OpenInputs.refuse(abs);
         Path dir = abs.getParent();
         removeStaleTemporaries(abs);
         Path tmp = null;

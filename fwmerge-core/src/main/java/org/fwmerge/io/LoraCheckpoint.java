@@ -40,9 +40,12 @@ final class LoraCheckpoint implements Checkpoint {
     private final SafetensorsFile adapter;
     private final Map<String, Delta> deltas;
     private final String source;
+    private final OpenInputs.Registration config;
 
-    private LoraCheckpoint(Checkpoint base, SafetensorsFile adapter, Map<String, Delta> deltas, String source) {
+    private LoraCheckpoint(Checkpoint base, SafetensorsFile adapter, Map<String, Delta> deltas, String source,
+            OpenInputs.Registration config) {
         this.base = base;
+        this.config = config;
         this.adapter = adapter;
         this.deltas = deltas;
         this.source = source;
@@ -131,7 +134,8 @@ final class LoraCheckpoint implements Checkpoint {
                     throw new CheckpointException(file + ": tensor '" + key + "' has no matching lora_A");
                 }
             }
-            return new LoraCheckpoint(base, adapter, Map.copyOf(deltas), base.source() + " + " + dir);
+            return new LoraCheckpoint(base, adapter, Map.copyOf(deltas), base.source() + " + " + dir,
+                    OpenInputs.register(configPath));
         } catch (IOException | RuntimeException e) {
             adapter.close();
             throw e;
@@ -342,6 +346,7 @@ final class LoraCheckpoint implements Checkpoint {
     /** Closes the adapter file (the base belongs to the caller). */
     @Override
     public void close() {
+        config.close();
         adapter.close();
     }
 

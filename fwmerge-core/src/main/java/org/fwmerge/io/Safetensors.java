@@ -120,9 +120,11 @@ public final class Safetensors {
      * @param dtype    F32, F16 or BF16 (narrowing rounds to nearest even) for the floating tensors; a
      *                 tensor of another type (integers, BOOL, F8) is copied as stored, in its own dtype
      * @param metadata stored as {@code __metadata__} (omitted when empty)
-     * @throws IllegalArgumentException if {@code dtype} is not F32, F16 or BF16, or {@code file} is one
-     *                                  of the files {@code model} reads ({@link Checkpoint#files()}:
-     *                                  for a merge result, any file of its pool) — refused before writing
+     * @throws IllegalArgumentException if {@code dtype} is not F32, F16 or BF16, or {@code file} is an
+     *                                  input — one of the files {@code model} reads ({@link Checkpoint#files()})
+     *                                  or a file any open checkpoint of this process reads (a pool's base,
+     *                                  candidates, shards, adapters), also through a link or another
+     *                                  spelling — refused before anything is written
      * @throws IOException              if writing fails (the target is then left as it was) or the
      *                                  model cannot be read
      */
@@ -143,12 +145,14 @@ public final class Safetensors {
      * own) and {@code model.safetensors.index.json}; a model that fits in one shard is written as
      * {@code model.safetensors} with no index. A model written earlier into {@code dir} is replaced
      * whole: once the new files are in place, the shard files the earlier index named (only those) and
-     * an earlier {@code model.safetensors} are removed, so the directory holds one consistent model. Shard metadata is {@code metadata} plus {@code "format": "pt"} so
-     * transformers can load the files. Each file is written atomically, the index last.
+     * an earlier {@code model.safetensors} are removed, so the directory holds one consistent model.
+     * Shard metadata is {@code metadata} plus {@code "format": "pt"} so transformers can load the
+     * files. Each file is written atomically, the index last.
      *
      * @param maxShardBytes shard size limit in bytes, e.g. {@link #DEFAULT_MAX_SHARD_BYTES}
-     * @throws IllegalArgumentException if {@code dtype} is not F32, F16 or BF16, or
-     *                                  {@code maxShardBytes} is not positive
+     * @throws IllegalArgumentException if {@code dtype} is not F32, F16 or BF16, {@code maxShardBytes} is
+     *                                  not positive, or {@code dir} holds an input (a file {@code model}
+     *                                  reads, or that any open checkpoint of this process reads)
      */
     public static void writeSharded(Checkpoint model, Path dir, DType dtype, Map<String, String> metadata,
             long maxShardBytes) throws IOException {
@@ -159,6 +163,7 @@ public final class Safetensors {
             throw new IllegalArgumentException("maxShardBytes must be positive, got " + maxShardBytes);
         }
         refuseInputs(model, dir, true);
+        OpenInputs.refuseDirectory(dir);
         TreeMap<String, String> meta = new TreeMap<>(copyMetadata(metadata));
         meta.putIfAbsent("format", "pt");
         List<String> names = new ArrayList<>(model.names());

@@ -12,7 +12,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -32,12 +31,10 @@ import org.fwmerge.tensor.TensorBackend;
  * happens to free the buffer, so the footprint of a merge grew with the bytes of the whole pool (5×
  * from 4 to 32 candidates of 32M parameters); Java cannot unmap on demand. A positional read copies
  * from the page cache into a small per-thread buffer that stays in cache while the consuming kernel
- * converts it, and the resident footprint is the buffers, whatever the pool's size. Measured against
- * the alternative that also bounds memory — 64 MiB mappings unmapped explicitly
- * ({@code Unsafe.invokeCleaner}) after use — on 16 page-cached 64 MB files, one thread, each block
- * dotted with a gradient block: reads 4.8 GB/s, mappings 5.9 GB/s. The double-accumulating dot is the
- * bound either way (reads alone run at 12.5 GB/s), and an explicit unmap crashes the JVM if any
- * slice of the mapping is touched afterwards, so reads it is.
+ * converts it, and the resident footprint is the buffers, whatever the pool's size. The alternative
+ * that also bounds memory, mappings unmapped explicitly after use, is barely faster where the
+ * double-accumulating dot of the consuming kernel is the bound anyway, and crashes the JVM if any slice
+ * of a mapping is touched after the unmap; so reads it is.
  *
  * <p>Validation follows the reference implementation's checks in its order (see
  * {@code docs/safetensors.md}); {@link #parse(String, byte[])} runs the same checks on bytes in
@@ -72,18 +69,31 @@ final class SafetensorsFile implements Checkpoint {
         void read(long position, byte[] dst) throws IOException;
     }
 
-    /** Per-thread read buffers, one per buffer size in use (tests use small ones). */
-    private static final ThreadLocal<Map<Integer, ByteBuffer>> BUFFERS = ThreadLocal.withInitial(HashMap::new);
+    /**
+     * A thread's read buffer ({@link #READ_BYTES}, direct, so the channel reads into it without a copy)
+     * and its float view, made once: a lookup that boxed the size or a view made per read was garbage
+     * at every chunk of every candidate.
+     */
+    private record ReadBuffer(ByteBuffer bytes, java.nio.FloatBuffer floats) {
+        static ReadBuffer allocate() {
+            ByteBuffer b = ByteBuffer.allocateDirect(READ_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+            return new ReadBuffer(b, b.asFloatBuffer());
+        }
+    }
+
+    private static final ThreadLocal<ReadBuffer> BUFFERS = ThreadLocal.withInitial(ReadBuffer::allocate);
 
     private final Path path;
     private final String file;
     private final Header header;
     private final List<String> names;
     private final int readBytes;
+    private final OpenInputs.Registration input;
     private volatile FileChannel channel; // null once closed
 
-    private SafetensorsFile(Path path, FileChannel channel, Header header, int readBytes) {
+    private SafetensorsFile(Path path, FileChannel channel, Header header, int readBytes, OpenInputs.Registration input) {
         this.path = path;
+        this.input = input;
         this.file = path.toString();
         this.channel = channel;
         this.header = header;
@@ -120,7 +130,7 @@ final class SafetensorsFile implements Checkpoint {
                     }
                 }
             });
-            return new SafetensorsFile(path, ch, h, readBytes);
+            return new SafetensorsFile(path, ch, h, readBytes, OpenInputs.register(path));
         } catch (IOException | RuntimeException e) {
             ch.close();
             throw e;
@@ -415,16 +425,15 @@ final class SafetensorsFile implements Checkpoint {
                 throw new IndexOutOfBoundsException("range [" + offset + ", " + (offset + length) + ") outside tensor '"
                         + e.info().name() + "' of " + size + " elements in " + file);
             }
-            ByteBuffer buf = BUFFERS.get().computeIfAbsent(readBytes,
-                    k -> ByteBuffer.allocateDirect(k).order(ByteOrder.LITTLE_ENDIAN));
+            ReadBuffer rb = BUFFERS.get();
+            ByteBuffer buf = rb.bytes();
             int perRead = readBytes / width;
             for (int done = 0; done < length; done += perRead) {
                 int len = Math.min(perRead, length - done);
                 buf.clear().limit(len * width);
                 long position = header.dataStart() + e.begin() + (offset + done) * width;
                 readFully(buf, position);
-                buf.flip();
-                convert(buf, dtype, dst, dstOffset + done, len);
+                convert(buf, rb.floats(), dtype, dst, dstOffset + done, len);
             }
         }
 
@@ -444,10 +453,13 @@ final class SafetensorsFile implements Checkpoint {
         }
     }
 
-    /** Widens {@code len} little-endian values of {@code dtype} from {@code src} into {@code dst[at …]}. */
-    private static void convert(ByteBuffer src, DType dtype, float[] dst, int at, int len) {
+    /**
+     * Widens the first {@code len} little-endian values of {@code dtype} in {@code src} (read through
+     * {@code floats}, its float view, for F32) into {@code dst[at …]}.
+     */
+    private static void convert(ByteBuffer src, java.nio.FloatBuffer floats, DType dtype, float[] dst, int at, int len) {
         switch (dtype) {
-            case F32 -> src.asFloatBuffer().get(dst, at, len);
+            case F32 -> floats.get(0, dst, at, len);
             case BF16 -> {
                 // A bfloat16 is the top half of a float32: no branch, so the JIT can vectorise the loop.
                 for (int i = 0; i < len; i++) {
@@ -516,6 +528,7 @@ final class SafetensorsFile implements Checkpoint {
             ch = channel;
             channel = null;
         }
+        input.close();
         if (ch != null) {
             try {
                 ch.close();

@@ -29,9 +29,12 @@ final class ShardedCheckpoint implements Checkpoint {
     private final List<SafetensorsFile> shards;
     private final TreeMap<String, SafetensorsFile> byTensor;
     private final Map<String, String> metadata;
+    private final OpenInputs.Registration index;
 
-    private ShardedCheckpoint(String source, List<SafetensorsFile> shards, TreeMap<String, SafetensorsFile> byTensor) {
+    private ShardedCheckpoint(String source, List<SafetensorsFile> shards, TreeMap<String, SafetensorsFile> byTensor,
+            OpenInputs.Registration index) {
         this.source = source;
+        this.index = index;
         this.shards = shards;
         this.byTensor = byTensor;
         this.metadata = mergedMetadata(source, shards);
@@ -120,7 +123,7 @@ final class ShardedCheckpoint implements Checkpoint {
                 }
             }
             checkTotalSize(where, top.get("metadata"));
-            return new ShardedCheckpoint(dir.toString(), List.copyOf(opened.values()), byTensor);
+            return new ShardedCheckpoint(dir.toString(), List.copyOf(opened.values()), byTensor, OpenInputs.register(index));
         } catch (IOException | RuntimeException e) {
             opened.values().forEach(SafetensorsFile::close);
             throw e;
@@ -246,6 +249,7 @@ final class ShardedCheckpoint implements Checkpoint {
 
     @Override
     public void close() {
+        index.close();
         shards.forEach(SafetensorsFile::close);
     }
 

@@ -17,6 +17,8 @@ public final class TensorBackends {
     /** System property naming the backend to use, e.g. {@code -Dfwmerge.backend=reference}. */
     public static final String PROPERTY = "fwmerge.backend";
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(TensorBackends.class);
+
     private TensorBackends() {
     }
 
@@ -35,15 +37,28 @@ public final class TensorBackends {
      * so every caller must see the same instances.
      */
     private static final class Holder {
-        static final List<TensorBackend> ALL = load();
+        /** Why a provider on the class path could not be loaded (reported when it is asked for by name). */
+        static final List<String> FAILURES = new ArrayList<>();
+        static final List<TensorBackend> ALL = load(FAILURES);
     }
 
-    private static List<TensorBackend> load() {
+    private static List<TensorBackend> load(List<String> failures) {
         List<TensorBackend> all = new ArrayList<>();
         all.add(reference());
-        for (TensorBackend b : ServiceLoader.load(TensorBackend.class)) {
-            if (!b.name().equals(reference().name())) {
-                all.add(b);
+        java.util.Iterator<TensorBackend> it = ServiceLoader.load(TensorBackend.class).iterator();
+        while (true) {
+            try {
+                if (!it.hasNext()) {
+                    break;
+                }
+                TensorBackend b = it.next();
+                if (!b.name().equals(reference().name())) {
+                    all.add(b);
+                }
+            } catch (java.util.ServiceConfigurationError | LinkageError e) {
+                // A backend whose native code cannot load leaves the others usable; say why if it is wanted.
+                failures.add(String.valueOf(e.getMessage()));
+                LOG.warn("a tensor backend could not be loaded and is skipped: {}", e.toString());
             }
         }
         all.sort(Comparator.comparingInt(TensorBackend::priority).reversed());
@@ -53,7 +68,8 @@ public final class TensorBackends {
     /**
      * The backend to use: the one named by {@value #PROPERTY}, else the highest-priority one.
      *
-     * @throws IllegalStateException if the property names a backend that is not available
+     * @throws IllegalArgumentException if the property names a backend that is not available (a configuration
+     *                                  error, naming the value and the backends there are)
      */
     public static TensorBackend get() {
         String wanted = System.getProperty(PROPERTY);
@@ -62,8 +78,9 @@ public final class TensorBackends {
             return all.get(0);
         }
         return all.stream().filter(b -> b.name().equals(wanted.trim())).findFirst()
-                .orElseThrow(() -> new IllegalStateException("-D" + PROPERTY + "=" + wanted
+                .orElseThrow(() -> new IllegalArgumentException("-D" + PROPERTY + "=" + wanted
                         + " names no available backend; available: "
-                        + all.stream().map(TensorBackend::name).collect(Collectors.joining(", "))));
+                        + all.stream().map(TensorBackend::name).collect(Collectors.joining(", "))
+                        + (Holder.FAILURES.isEmpty() ? "" : "; not loaded: " + String.join("; ", Holder.FAILURES))));
     }
 }

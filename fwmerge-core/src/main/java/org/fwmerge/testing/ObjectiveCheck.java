@@ -36,7 +36,9 @@ import org.fwmerge.tensor.TensorBackend;
  * <li>when {@link Objective#terms()} is not empty, the terms' losses sum to the loss;</li>
  * <li>the directional derivative ⟨∇ℓ(x), d⟩ agrees with a central finite difference, along
  *     {@link Options#directions()} random directions over the whole model and one random direction
- *     confined to each tensor (so a wrong gradient on one small tensor is not hidden by large ones).</li>
+ *     confined to each tensor (so a wrong gradient on one small tensor is not hidden by large ones).
+ *     A failure names the tensors at fault — those whose own direction disagrees — with each
+ *     direction's seed and both numbers, then the whole-model disagreement if there is one.</li>
  * </ol>
  *
  * <p><b>The finite difference.</b> A direction is d = ĝ + r̂ over the entries it touches: the unit
@@ -217,7 +219,7 @@ public final class ObjectiveCheck {
                 concurrent(first);
                 terms(probe, loss);
             }
-            directions(g, loss);
+            directions(g);
         }
 
         private record Result(double loss, Map<String, float[]> gradient) {
@@ -338,18 +340,42 @@ public final class ObjectiveCheck {
             closeTo(sum, loss, o.lossTolerance(), "the sum of the " + terms.size() + " terms' losses and loss(x)");
         }
 
-        /** The finite-difference check: whole-model directions, then one per tensor. */
-        private void directions(Map<String, float[]> g, double loss) {
+        /**
+         * The finite-difference check: whole-model directions, then one per tensor. A failure names the
+         * tensors whose own direction disagrees (the culprits), with the whole-model disagreement after
+         * them; only an error that no single tensor shows is reported along the whole model alone.
+         */
+        private void directions(Map<String, float[]> g) {
             List<String> names = at.names();
-            for (int k = 0; k < o.directions(); k++) {
-                direction(g, names, o.seed() + k, "the whole model");
+            String whole = null;
+            for (int k = 0; k < o.directions() && whole == null; k++) {
+                whole = direction(g, names, o.seed() + k, "the whole model");
             }
+            List<String> culprits = new ArrayList<>();
+            List<String> details = new ArrayList<>();
             for (int j = 0; j < names.size(); j++) {
-                direction(g, List.of(names.get(j)), o.seed() + o.directions() + j, "tensor '" + names.get(j) + "'");
+                String d = direction(g, List.of(names.get(j)), o.seed() + o.directions() + j, "tensor '" + names.get(j) + "'");
+                if (d != null) {
+                    culprits.add("'" + names.get(j) + "'");
+                    details.add(d);
+                }
+            }
+            if (!culprits.isEmpty()) {
+                throw new AssertionError(who + ": the gradient is wrong in " + (culprits.size() == 1 ? "tensor " : "tensors ")
+                        + String.join(", ", culprits) + ": " + String.join("; ", details)
+                        + (whole == null ? "" : "; and " + whole));
+            }
+            if (whole != null) {
+                throw new AssertionError(who + ": " + whole + " (no tensor's own direction disagrees: the error lies in"
+                        + " how tensors interact)");
             }
         }
 
-        private void direction(Map<String, float[]> g, List<String> support, long seed, String where) {
+        /**
+         * Checks ⟨∇ℓ(x), d⟩ along one seeded direction over {@code support}; null if it agrees with the
+         * finite difference, else what disagrees (where, seed, both numbers).
+         */
+        private String direction(Map<String, float[]> g, List<String> support, long seed, String where) {
             SplittableRandom rnd = new SplittableRandom(seed);
             Map<String, double[]> r = new LinkedHashMap<>();
             double rr = 0;
@@ -370,7 +396,7 @@ public final class ObjectiveCheck {
                 r.put(name, v);
             }
             if (n == 0) {
-                return; // an empty tensor has no derivative to check
+                return null; // an empty tensor has no derivative to check
             }
             // d = ĝ + r̂: the gradient's own direction carries the largest change in loss, so any sizeable
             // error in the gradient shows (⟨e, ĝ⟩ ≠ 0 whenever e is not tiny); the random part probes the rest.
@@ -401,14 +427,14 @@ public final class ObjectiveCheck {
                 }
                 double diff = Math.abs(numeric - analytic);
                 double allowed = o.relativeTolerance() * size + noise;
-                if (!(diff <= allowed)) {
-                    throw new AssertionError(String.format(java.util.Locale.ROOT,
-                            "%s: the gradient disagrees with the loss along a random direction in %s (direction seed %d, "
-                                    + "‖d‖ = %.3g): ⟨∇ℓ(x), d⟩ = %.9g from the gradient, %.9g by central finite difference"
-                                    + " (relative difference %.3g, allowed %.3g)",
-                            who, where, seed, base * step * Math.sqrt(dd), analytic, numeric, diff / size, allowed / size));
+                if (diff <= allowed) {
+                    return null;
                 }
-                return;
+                return String.format(java.util.Locale.ROOT,
+                        "the gradient disagrees with the loss along a random direction in %s (direction seed %d, "
+                                + "‖d‖ = %.3g): ⟨∇ℓ(x), d⟩ = %.9g from the gradient, %.9g by central finite difference"
+                                + " (relative difference %.3g, allowed %.3g)",
+                        where, seed, base * step * Math.sqrt(dd), analytic, numeric, diff / size, allowed / size);
             }
         }
 

@@ -58,7 +58,7 @@ class AdaMergingTest {
             assertEquals(OPT[i][0], Double.parseDouble(lambda[0]), 5e-3, "λ_" + (i + 1) + ",a");
             assertEquals(OPT[i][1], Double.parseDouble(lambda[1]), 5e-3, "λ_" + (i + 1) + ",b");
         }
-        assertTrue(r.finalLoss() < 1e-4, "final loss " + r.finalLoss());
+        assertTrue(r.returnedLoss() < 1e-4, "final loss " + r.returnedLoss());
         assertEquals(3000, r.iterations().size());
         assertEquals(StopReason.MAX_ITERATIONS, r.stopReason());
         assertTrue(r.hullCoefficients().isEmpty());

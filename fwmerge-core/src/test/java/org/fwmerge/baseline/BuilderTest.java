@@ -12,6 +12,8 @@ import org.fwmerge.MergeResult;
 import org.fwmerge.Model;
 import org.fwmerge.ModelPool;
 import org.fwmerge.QuadraticObjective;
+import org.fwmerge.StepSizeRule;
+import org.fwmerge.Variant;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 
@@ -90,11 +92,11 @@ class BuilderTest {
         double startLoss = objective.loss(ta.merge(pool).model());
         for (var fn : List.of(org.fwmerge.MergeFn.convexCombination(), Ties.mergeFn(), Dare.mergeFn(0.5, 1))) {
             MergeResult r = FrankWolfeMerger.builder().objective(objective).initialPoint(InitialPoint.from(ta))
-                    .mergeFn(fn).maxIterations(5).backend(B).build().merge(pool);
+                    .variant(Variant.hard(StepSizeRule.lineSearch(), fn)).maxIterations(5).backend(B).build().merge(pool);
             assertTrue(r.iterations().size() >= 1, fn.toString());
             assertEquals(startLoss, r.iterations().get(0).loss(), 1e-9, fn + ": first iterate is the TA model");
             assertEquals(pool.size() + 2, r.vertices().size(), "the TA start is added as a vertex");
-            assertTrue(r.finalLoss() <= startLoss, fn + ": line search never increases the loss");
+            assertTrue(r.returnedLoss() <= startLoss, fn + ": line search never increases the loss");
         }
     }
     /** Every merger's toBuilder() reproduces it, lets each setting be replaced once, and leaves the merger alone. */

@@ -98,18 +98,29 @@ class OutputSafetyTest {
                 + " (a floating type) or passed through (any other) in every checkpoint alike", e.getMessage());
     }
 
-    @Test
-    void writingOverAnInput_isRefusedNamingBothPaths_andTheInputIsUntouched() throws IOException {
-        Path base = copy("small_f32.safetensors", "base.safetensors");
-        Path cand = copy("small_bf16.safetensors", "cand.safetensors");
+    /** A pool's inputs in {@link #tmp}: a base, a single-file candidate, a sharded one and a LoRA adapter. */
+    private record Inputs(Path base, Path cand, Path sharded, Path adapter) {
+    }
+
+    private Inputs inputs() throws IOException {
         Path sharded = tmp.resolve("sharded");
         for (String f : List.of("model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors",
                 "model.safetensors.index.json")) {
             copy("sharded/" + f, "sharded/" + f);
         }
-        Path adapter = tmp.resolve("adapter");
         copy("lora_adapter/adapter_config.json", "adapter/adapter_config.json");
         copy("lora_adapter/adapter_model.safetensors", "adapter/adapter_model.safetensors");
+        return new Inputs(copy("small_f32.safetensors", "base.safetensors"), copy("small_bf16.safetensors", "cand.safetensors"),
+                sharded, tmp.resolve("adapter"));
+    }
+
+    @Test
+    void writingOverAnInput_isRefusedNamingBothPaths_andTheInputIsUntouched() throws IOException {
+        Inputs in = inputs();
+        Path base = in.base();
+        Path cand = in.cand();
+        Path sharded = in.sharded();
+        Path adapter = in.adapter();
         Path link = Files.createSymbolicLink(tmp.resolve("link.safetensors"), cand);
         byte[] candBytes = Files.readAllBytes(cand);
         try (ModelPool pool = ModelPool.open(base, List.of(cand, sharded, adapter))) {
@@ -128,6 +139,58 @@ class OutputSafetyTest {
             Safetensors.write(model, tmp.resolve("merged.safetensors"), DType.F32, Map.of()); // a new path is fine
         }
         assertArrayEquals(candBytes, Files.readAllBytes(cand), "the candidate is untouched");
+    }
+
+    /**
+     * A model that knows nothing of the pool (a plain {@link org.fwmerge.Model}, no files of its own) still
+     * cannot replace a file an open checkpoint reads, by any spelling, nor can any other atomic write.
+     */
+    @Test
+    void writingAPlainModelOverAnOpenInput_isRefused_untilTheInputIsClosed() throws IOException {
+        Inputs in = inputs();
+        Path base = in.base();
+        Path cand = in.cand();
+        Path sharded = in.sharded();
+        Path adapter = in.adapter();
+        Path symlink = Files.createSymbolicLink(tmp.resolve("link.safetensors"), cand);
+        Path hardLink = Files.createLink(tmp.resolve("hard.safetensors"), cand);
+        Files.createDirectories(tmp.resolve("x"));
+        List<Path> inputs = List.of(base, cand, symlink, hardLink, tmp.resolve("x/../cand.safetensors"),
+                sharded.resolve("model-00002-of-00002.safetensors"), sharded.resolve("model.safetensors.index.json"),
+                adapter.resolve("adapter_model.safetensors"), adapter.resolve("adapter_config.json"));
+        Map<Path, byte[]> before = new java.util.HashMap<>();
+        for (Path p : inputs) {
+            before.put(p, Files.readAllBytes(p));
+        }
+        try (ModelPool pool = ModelPool.open(base, List.of(cand, sharded, adapter))) {
+            try (org.fwmerge.Model plain = org.fwmerge.Model.load(pool.base(), pool.base().names(),
+                    TensorBackends.reference())) {
+                for (Path target : inputs) {
+                    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                            () -> Safetensors.write(plain, target, DType.F32, Map.of()), target.toString());
+                    assertTrue(e.getMessage().startsWith("refusing to write " + target.toAbsolutePath() + ": it is "),
+                            e.getMessage());
+                    assertTrue(e.getMessage().contains("which an open checkpoint of this process reads"), e.getMessage());
+                    assertThrows(IllegalArgumentException.class, () -> AtomicFiles.writeString(target, "{}"),
+                            target.toString());
+                }
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                        () -> Safetensors.writeSharded(plain, sharded, DType.F32, Map.of(), 64));
+                assertTrue(e.getMessage().startsWith("refusing to write " + sharded + ": it holds "), e.getMessage());
+                for (Path p : inputs) {
+                    assertArrayEquals(before.get(p), Files.readAllBytes(p), p + " is untouched");
+                }
+                try (ModelPool sub = pool.subset(List.of(0))) {
+                    assertEquals(1, sub.size());
+                }
+                assertThrows(IllegalArgumentException.class, () -> Safetensors.write(plain, cand, DType.F32, Map.of()),
+                        "closing a subset does not close (or release) its parent's files");
+            }
+        }
+        try (org.fwmerge.Model plain = org.fwmerge.Model.ofArrays("m", TensorBackends.reference(),
+                Map.of("w", new float[] {1, 2}), Map.of())) {
+            Safetensors.write(plain, cand, DType.F32, Map.of()); // closed: no longer an input
+        }
     }
 
     @Test

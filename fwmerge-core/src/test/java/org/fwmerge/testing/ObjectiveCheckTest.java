@@ -110,6 +110,37 @@ class ObjectiveCheckTest {
         }
     }
 
+    /**
+     * A gradient ×1.5 on one tensor of three makes the whole-model direction fail too; the message must
+     * still name that tensor (and only it), with its direction's seed, not stop at the whole model.
+     */
+    @Test
+    void verify_gradientWrongOnOneOfThreeTensors_namesThatTensorNotJustTheWholeModel() {
+        Map<String, float[]> a = new LinkedHashMap<>();
+        a.put("proj.weight", new float[] {0.5f, -1.25f, 2f, 0.125f, -0.75f, 1f});
+        a.put("proj.bias", new float[] {1.5f, -2f, 0.75f});
+        a.put("norm.weight", new float[] {1f, 1f, 0.5f, 2f});
+        Objective wrong = new Softplus() {
+            @Override
+            float[] bend(String name, float[] g) {
+                if (name.equals("proj.bias")) {
+                    for (int i = 0; i < g.length; i++) {
+                        g[i] *= 1.5f;
+                    }
+                }
+                return g;
+            }
+        };
+        try (Model x = Model.ofArrays("point", B, a, Map.of("proj.weight", new long[] {2, 3}))) {
+            AssertionError e = assertThrows(AssertionError.class, () -> ObjectiveCheck.verify(wrong, x));
+            String m = e.getMessage();
+            assertTrue(m.startsWith("objective " + wrong + ": the gradient is wrong in tensor 'proj.bias': the gradient"
+                    + " disagrees with the loss along a random direction in tensor 'proj.bias' (direction seed 5,"), m);
+            assertTrue(m.contains("in the whole model (direction seed 1,"), "the whole-model failure follows: " + m);
+            assertTrue(!m.contains("'proj.weight' (direction") && !m.contains("'norm.weight' (direction"), m);
+        }
+    }
+
     @Test
     void verify_gradientWithTheWrongSign_fails() {
         Objective wrong = new Softplus() {
@@ -123,6 +154,7 @@ class ObjectiveCheckTest {
         };
         try (Model x = point()) {
             AssertionError e = assertThrows(AssertionError.class, () -> ObjectiveCheck.verify(wrong, x));
+            assertTrue(e.getMessage().contains("the gradient is wrong in tensors 'w', 'b', 'big': "), e.getMessage());
             assertTrue(e.getMessage().contains("in the whole model (direction seed 1"), e.getMessage());
             assertTrue(e.getMessage().contains("relative difference 2"), e.getMessage());
         }

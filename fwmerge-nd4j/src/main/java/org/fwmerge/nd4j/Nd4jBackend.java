@@ -11,6 +11,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.indexer.FloatIndexer;
 import org.fwmerge.internal.Kernels;
+import org.fwmerge.internal.Scratch;
 import org.fwmerge.tensor.Tensor;
 import org.fwmerge.tensor.TensorBackend;
 import org.nd4j.linalg.api.buffer.DataBuffer;
@@ -57,7 +58,7 @@ public final class Nd4jBackend implements TensorBackend {
     /** Elements per core below which {@link #dot} runs on the calling thread alone. */
     private static final long DOT_PARALLEL_MIN = 1L << 20;
 
-    private static final ThreadLocal<float[][]> DOT_BUFFERS = ThreadLocal.withInitial(() -> new float[2][DOT_BLOCK]);
+    private static final Scratch<float[][]> DOT_BUFFERS = new Scratch<>(() -> new float[2][DOT_BLOCK]);
 
     /** Elements per BLAS call in {@link #axpy}: BLAS takes an int length. */
     private static final long AXPY_CHUNK = 1L << 30;
@@ -244,15 +245,19 @@ public final class Nd4jBackend implements TensorBackend {
 
     /** Σ x_i·y_i over [from, to): each product exact in double, summed in double (core's shared kernel). */
     private static double dot(FloatPointer px, FloatPointer py, long from, long to) {
-        float[][] buf = DOT_BUFFERS.get();
-        double sum = 0;
-        for (long off = from; off < to; off += DOT_BLOCK) {
-            int len = (int) Math.min(DOT_BLOCK, to - off);
-            px.position(off).get(buf[0], 0, len);
-            py.position(off).get(buf[1], 0, len);
-            sum += Kernels.dot(buf[0], buf[1], len);
+        float[][] buf = DOT_BUFFERS.take();
+        try {
+            double sum = 0;
+            for (long off = from; off < to; off += DOT_BLOCK) {
+                int len = (int) Math.min(DOT_BLOCK, to - off);
+                px.position(off).get(buf[0], 0, len);
+                py.position(off).get(buf[1], 0, len);
+                sum += Kernels.dot(buf[0], buf[1], len);
+            }
+            return sum;
+        } finally {
+            DOT_BUFFERS.give(buf);
         }
-        return sum;
     }
 
     @Override

@@ -13,9 +13,8 @@ import org.slf4j.LoggerFactory;
  * op does, so the two never nest.
  *
  * <p>Why: SameDiff runs many small ops per evaluation; with a native pool as large as the machine,
- * its threads spin between ops on the cores the driving thread needs. FW-soft on the demo's zoo
- * (5 × 100 steps, 2 cores) took 47 s with ND4J's default threads and 17 s with one native thread
- * ({@code fwmerge merge fwmerge-out/cli/frank-wolfe.yaml}, whole command). Set
+ * its threads spin between ops on the cores the driving thread needs, which made FW-soft several times
+ * slower on two cores (the README gives the figures). Set
  * {@code -Dfwmerge.nd4j.threads=N} to choose another count; {@code OMP_NUM_THREADS} in the
  * environment is respected as it is (the policy then does nothing).
  */

@@ -43,8 +43,10 @@ import org.nd4j.linalg.factory.Nd4j;
  * caller's graph is never modified and several objectives may share one graph. SameDiff is not
  * thread-safe, so the objective <em>synchronizes</em>: calls from several threads are safe and run
  * one at a time (each call already uses all cores through ND4J's own threading). The point {@code x}
- * is only read. Gradients are returned as tensors of {@code x}'s backend: copies of the SameDiff
- * arrays for the {@link Nd4jBackend}, float values copied into the backend otherwise.
+ * is only read. Gradients are returned as tensors of {@code x}'s backend, owned by the caller: for the
+ * {@link Nd4jBackend}, SameDiff's detached FLOAT gradient arrays themselves when they are contiguous
+ * (handed over without a copy), else FLOAT copies of them; for another backend, their float values
+ * copied into it.
  */
 public final class SameDiffObjective implements Objective {
 
@@ -206,8 +208,8 @@ public final class SameDiffObjective implements Objective {
     /**
      * The placeholder values of this objective's samples; called with the graph's lock held. A minibatch
      * copies its rows into arrays its full objective keeps per batch size, so FW-soft's steps allocate
-     * no native memory for their batches (one batch array per step left to the GC cost 800 MB of
-     * resident memory on the demo's zoo).
+     * no native memory for their batches (a batch array per step, left to the GC, held native memory
+     * that grew with the steps).
      */
     private Map<String, INDArray> inputs() {
         return parent == null ? placeholders : parent.fill(rows);

@@ -23,6 +23,7 @@ import org.fwmerge.Model;
 import org.fwmerge.ModelPool;
 import org.fwmerge.Objective;
 import org.fwmerge.SoftOptions;
+import org.fwmerge.Variant;
 import org.fwmerge.baseline.TaskArithmetic;
 import org.fwmerge.baseline.Ties;
 import org.fwmerge.internal.BlockLayout;
@@ -42,9 +43,9 @@ import picocli.CommandLine.Spec;
  * {@code fwmerge bench}: the scale figures of fwmerge on synthetic checkpoints it writes into a
  * temporary folder (deleted afterwards), each printed beside its reference measured in the same run:
  * <ul>
- * <li>peak resident memory (VmHWM of {@code /proc/self/status}, reset through {@code clear_refs}
- * before each merge) of task arithmetic, TIES, FW-hard and FW-soft for the smallest and the largest
- * pool, and their peak tensor memory beside the README's formula;</li>
+ * <li>peak resident memory (VmHWM of {@code /proc/self/status}) of task arithmetic, TIES, FW-hard and
+ * FW-soft for the smallest and the largest pool, each merge in a JVM of its own started with this one's
+ * options, and their peak tensor memory beside the README's formula;</li>
  * <li>one task-wise LMO pass (⟨g, θ_i⟩ for every candidate, read from the files) against BLAS
  * {@code sdot} over the same gradient and candidates held in memory, and the BF16 pass against the
  * F32 pass of the same parameter count;</li>
@@ -85,14 +86,38 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--dir", description = "Where to write the checkpoints (default: a new temporary folder).")
     Path dir;
 
+    /** In a measuring child JVM: METHOD:N, the merge to run once on the first N candidates of {@link #pool}. */
+    @Option(names = "--measure", hidden = true)
+    String measure;
+
+    /** In a measuring child JVM: the folder of the synthetic pool (base.safetensors, candidate-NNN.safetensors). */
+    @Option(names = "--pool", hidden = true)
+    Path pool;
+
     /** Picocli instantiates the command. */
     public BenchCommand() {
+    }
+
+    /**
+     * The measuring child JVM's entry point ({@code --measure METHOD:N --pool DIR}); users run
+     * {@code fwmerge bench}.
+     *
+     * @param args the command's options
+     */
+    public static void main(String[] args) {
+        System.exit(new picocli.CommandLine(new BenchCommand()).execute(args));
     }
 
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         TensorBackend b = TensorBackends.get();
+        if (measure != null) {
+            String[] mn = measure.split(":");
+            Measured m = measureHere(Method.of(mn[0], b), Integer.parseInt(mn[1]), pool, b);
+            out.printf("%s %s %d %d%n", MEASURED, m.seconds(), m.peakRssKib(), m.tensorPeakBytes());
+            return 0;
+        }
         List<Method> chosen = new ArrayList<>();
         for (String key : methodKeys) {
             chosen.add(Method.of(key.trim(), b));
@@ -133,34 +158,25 @@ public final class BenchCommand implements Callable<Integer> {
                         lmo.get(DType.BF16) / lmo.get(DType.F32), "≤ 1.2× (BF16/F32)");
             }
 
-            // Time and memory per method, smallest and largest pool, on the last dtype's checkpoints.
+            // Time and memory per method, smallest and largest pool, on the last dtype's checkpoints. Each
+            // merge runs in a JVM of its own: in one JVM the heap that an earlier merge grew stays committed,
+            // so a later merge's peak would depend on the order of the runs.
             DType dtype = dtypes.get(dtypes.size() - 1);
             List<Path> f = files.get(dtype);
             Map<Method, long[]> rss = new LinkedHashMap<>();
             Map<Method, Long> tensorPeak = new LinkedHashMap<>();
             for (int n : min == max ? new int[] {max} : new int[] {min, max}) {
                 for (Method method : chosen) {
-                    try (ModelPool pool = ModelPool.open(f.get(0), f.subList(1, 1 + n))) {
-                        Memory.resetPeak();
-                        if (b instanceof Nd4jBackend nd) {
-                            nd.resetPeakAllocatedBytes();
+                    Measured m = measureInOwnJvm(method, n, root.resolve(dtype.name()));
+                    long[] v = rss.computeIfAbsent(method, k -> new long[2]);
+                    v[n == min ? 0 : 1] = m.peakRssKib();
+                    if (n == max) {
+                        if (m.tensorPeakBytes() >= 0) {
+                            tensorPeak.put(method, m.tensorPeakBytes());
                         }
-                        long before = b instanceof Nd4jBackend nd ? nd.allocatedBytes() : 0;
-                        long t0 = System.nanoTime();
-                        MergeResult r = method.merger().merge(pool);
-                        try (Model merged = r.model()) {
-                            double s = (System.nanoTime() - t0) / 1e9;
-                            long[] v = rss.computeIfAbsent(method, k -> new long[2]);
-                            v[n == min ? 0 : 1] = Memory.kb("VmHWM");
-                            if (n == max) {
-                                if (b instanceof Nd4jBackend nd) {
-                                    tensorPeak.put(method, nd.peakAllocatedBytes() - before);
-                                }
-                                double cat = catSeconds(f.subList(0, 1 + n));
-                                row(out, method.label() + ", " + n + " " + dtype + " candidates", s,
-                                        "cat of the inputs " + secs(cat), s / cat, method.key().equals("ties") ? "≤ 3× cat" : "");
-                            }
-                        }
+                        double cat = catSeconds(f.subList(0, 1 + n));
+                        row(out, method.label() + ", " + n + " " + dtype + " candidates", m.seconds(),
+                                "cat of the inputs " + secs(cat), m.seconds() / cat, method.key().equals("ties") ? "≤ 3× cat" : "");
                     }
                 }
             }
@@ -205,12 +221,62 @@ public final class BenchCommand implements Callable<Integer> {
                         .objective(new HalfSquaredNorm()).maxIterations(3).backend(b).build());
                 case "fw-soft" -> new Method(key, "FW-soft (2 it. × 10 steps, top 2)", 4, FrankWolfeMerger.builder()
                         .objective(new HalfSquaredNorm())
-                        .soft(SoftOptions.topK(2).withCoefficients(CoefficientOptions.defaults().withSteps(10)))
+                        .variant(Variant.soft(SoftOptions.topK(2).withCoefficients(CoefficientOptions.defaults().withSteps(10))))
                         .maxIterations(2).backend(b).build());
                 default -> throw new IllegalArgumentException("unknown method '" + key
                         + "' (choose from ta, ties, fw-hard, fw-soft)");
             };
         }
+    }
+
+    /** What one merge cost: its time, the process's peak resident set, and the backend's peak tensor bytes (-1: unknown). */
+    private record Measured(double seconds, long peakRssKib, long tensorPeakBytes) {
+    }
+
+    /** The line a measuring child prints its figures on. */
+    private static final String MEASURED = "measured:";
+
+    /** Runs {@code method} once on the first {@code n} candidates of the pool in {@code poolDir}, in this JVM. */
+    private static Measured measureHere(Method method, int n, Path poolDir, TensorBackend b) throws IOException {
+        List<Path> candidates = new ArrayList<>();
+        for (int i = 1; i <= n; i++) {
+            candidates.add(poolDir.resolve(Synthetic.candidate(i)));
+        }
+        try (ModelPool p = ModelPool.open(poolDir.resolve(Synthetic.BASE), candidates)) {
+            Memory.resetPeak();
+            if (b instanceof Nd4jBackend nd) {
+                nd.resetPeakAllocatedBytes();
+            }
+            long before = b instanceof Nd4jBackend nd ? nd.allocatedBytes() : 0;
+            long t0 = System.nanoTime();
+            try (MergeResult r = method.merger().merge(p)) {
+                double s = (System.nanoTime() - t0) / 1e9;
+                long tensors = b instanceof Nd4jBackend nd ? nd.peakAllocatedBytes() - before : -1;
+                return new Measured(s, Memory.kb("VmHWM"), tensors);
+            }
+        }
+    }
+
+    /**
+     * {@link #measureHere} in a new JVM with this one's options ({@code -Xmx} and the like) and class path,
+     * so each figure starts from the same empty process.
+     */
+    private static Measured measureInOwnJvm(Method method, int n, Path poolDir) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.addAll(java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments());
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), BenchCommand.class.getName(),
+                "--measure", method.key() + ":" + n, "--pool", poolDir.toString()));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String output = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) {
+            throw new IOException("measuring " + method.label() + " on " + n + " candidates failed (exit code "
+                    + p.exitValue() + "):\n" + output);
+        }
+        String line = output.lines().filter(l -> l.startsWith(MEASURED)).findFirst().orElseThrow(
+                () -> new IOException("the measuring JVM printed no figures:\n" + output));
+        String[] f = line.substring(MEASURED.length()).trim().split(" ");
+        return new Measured(Double.parseDouble(f[0]), Long.parseLong(f[1]), Long.parseLong(f[2]));
     }
 
     /** Best of 3 passes (after a warm-up) of the task-wise LMO with a random gradient. */
@@ -307,7 +373,15 @@ public final class BenchCommand implements Callable<Integer> {
 
     /** Synthetic checkpoints: a random base and candidates = base + seeded noise. */
     static final class Synthetic {
+        /** The base's file name in a synthetic pool's folder. */
+        static final String BASE = "base.safetensors";
+
         private Synthetic() {
+        }
+
+        /** Candidate i's file name (from 1). */
+        static String candidate(int i) {
+            return String.format("candidate-%03d.safetensors", i);
         }
 
         /**
@@ -318,7 +392,7 @@ public final class BenchCommand implements Callable<Integer> {
             Files.createDirectories(dir);
             List<Path> out = new ArrayList<>();
             for (int i = 0; i <= n; i++) {
-                Path p = dir.resolve(i == 0 ? "base.safetensors" : String.format("candidate-%03d.safetensors", i));
+                Path p = dir.resolve(i == 0 ? BASE : candidate(i));
                 try (Generated g = new Generated(i, params, tensorSize)) {
                     Safetensors.write(g, p, dtype, Map.of());
                 }

@@ -21,6 +21,7 @@ import org.fwmerge.CoefficientOptions;
 import org.fwmerge.SoftOptions;
 import org.fwmerge.StepSizeRule;
 import org.fwmerge.Tolerance;
+import org.fwmerge.Variant;
 import org.fwmerge.baseline.GeneralizedTaskArithmetic;
 import org.fwmerge.baseline.WeightAveraging;
 import org.fwmerge.examples.cli.MergeConfig.Method;
@@ -78,7 +79,7 @@ final class MergeCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         PrintWriter err = spec.commandLine().getErr();
         long start = System.nanoTime();
-        String text = Files.readString(config);
+        String text = MergeConfig.readText(config);
         MergeConfig c = MergeConfig.parse(text, config.toString());
         Method method = c.methodKind();
         List<Checkpoint> opened = new ArrayList<>();
@@ -116,7 +117,7 @@ final class MergeCommand implements Callable<Integer> {
                     int t = r.returnedIteration();
                     String which = t < r.iterations().size() ? "the point of iteration " + (t + 1) : "the final point";
                     err.printf(Locale.ROOT, "stopped: %s; returning %s, the lowest loss seen (loss %.6f, gap %.3e)%n",
-                            r.stopReason(), which, r.finalLoss(), r.finalGap());
+                            r.stopReason(), which, r.returnedLoss(), r.returnedGap());
                 }
                 try {
                     write(c, text, r, pool.base(), baseRef, err);
@@ -196,7 +197,7 @@ final class MergeCommand implements Callable<Integer> {
         }
         String variant = c.string("variant", "hard");
         switch (variant) {
-            case "hard" -> b.stepSize(stepSize(c));
+            case "hard" -> b.variant(Variant.hard(stepSize(c)));
             case "soft" -> {
                 int k = (int) c.number("top_k", 0);
                 SoftOptions soft = k > 0 ? SoftOptions.topK(k) : c.objective() instanceof List<?> l && l.size() > 1
@@ -214,7 +215,7 @@ final class MergeCommand implements Callable<Integer> {
                     default -> throw new IllegalArgumentException("parameters.coefficients must be capped_simplex, simplex "
                             + "or unconstrained, got '" + constraint + "'");
                 };
-                b.soft(soft.withCoefficients(soft.coefficients().withBatchSize((int) batch).withConstraint(feasible)));
+                b.variant(Variant.soft(soft.withCoefficients(soft.coefficients().withBatchSize((int) batch).withConstraint(feasible))));
                 if (c.parameters().containsKey("step_size") || c.parameters().containsKey("gamma")) {
                     throw new IllegalArgumentException("parameters.step_size and gamma apply to variant hard only");
                 }

@@ -147,6 +147,33 @@ record MergeConfig(String method, Optional<ModelRef> base, List<ModelRef> models
     }
 
     /**
+     * The text of the configuration file {@code file}, for {@link #parse(String, String)}.
+     *
+     * @throws IllegalArgumentException naming the file if it is not a UTF-8 text file (NUL bytes or
+     *                                  malformed UTF-8, which no YAML file holds: a checkpoint given as
+     *                                  CONFIG, say)
+     * @throws java.io.IOException      if the file cannot be read
+     */
+    static String readText(Path file) throws java.io.IOException {
+        byte[] bytes = java.nio.file.Files.readAllBytes(file);
+        for (int i = 0; i < bytes.length; i++) {
+            if (bytes[i] == 0) {
+                throw new IllegalArgumentException(file + " is not a YAML text file (byte " + i + " is NUL; "
+                        + bytes.length + " bytes in all): give the merge configuration, e.g. config.yaml, as CONFIG");
+            }
+        }
+        try {
+            return java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
+                    .decode(java.nio.ByteBuffer.wrap(bytes)).toString();
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new IllegalArgumentException(file + " is not a YAML text file (it is not valid UTF-8): give the merge"
+                    + " configuration, e.g. config.yaml, as CONFIG", e);
+        }
+    }
+
+    /**
      * Parses and checks a configuration.
      *
      * @param text   the YAML text

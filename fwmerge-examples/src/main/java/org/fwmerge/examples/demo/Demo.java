@@ -20,6 +20,7 @@ import org.fwmerge.Model;
 import org.fwmerge.ModelPool;
 import org.fwmerge.Objective;
 import org.fwmerge.SoftOptions;
+import org.fwmerge.Variant;
 import org.fwmerge.examples.zoo.MisinitializedModel;
 import org.fwmerge.examples.zoo.ProgressListener;
 import org.fwmerge.examples.zoo.TaskModel;
@@ -30,7 +31,7 @@ import org.fwmerge.tensor.TensorBackends;
 
 /**
  * The end-to-end demo: a zoo of 20 really fine-tuned MLPs (Fashion-MNIST and MNIST digits tasks),
- * merged with every method, in small-scale replicas of the paper's experiments (DESIGN §7):
+ * merged with every method, in small-scale replicas of the paper's experiments:
  * <ol>
  * <li>merge all 20, evaluate on 4 tasks (paper Table 2);</li>
  * <li>4 relevant + k irrelevant models (Table 3 left);</li>
@@ -133,7 +134,7 @@ public final class Demo {
         m.add(new Method("FW-hard", false, c -> FrankWolfeMerger.builder().objective(c.labelled()).lmo(Lmo.layerWise())
                 .maxIterations(FW_HARD_ITERATIONS).backend(c.backend()).build()));
         m.add(new Method("FW-soft", false, c -> FrankWolfeMerger.builder().objective(c.labelled()).lmo(Lmo.layerWise())
-                .soft(SoftOptions.perTask().withCoefficients(FW_SOFT_COEFFICIENTS)).maxIterations(FW_SOFT_ITERATIONS)
+                .variant(Variant.soft(SoftOptions.perTask().withCoefficients(FW_SOFT_COEFFICIENTS))).maxIterations(FW_SOFT_ITERATIONS)
                 .backend(c.backend()).build()));
         return m;
     }

@@ -15,6 +15,7 @@ import org.fwmerge.MergeResult;
 import org.fwmerge.Model;
 import org.fwmerge.ModelPool;
 import org.fwmerge.Objective;
+import org.fwmerge.Variant;
 import org.fwmerge.examples.data.DataBundle;
 import org.fwmerge.examples.data.DataSources;
 import org.fwmerge.examples.data.Dataset;
@@ -83,8 +84,8 @@ public final class ExtensionExample {
         // tag::builder[]
         FrankWolfeMerger merger = FrankWolfeMerger.builder()
                 .objective(Objective.sum(calibration))                      // hand-written objective
-                .mergeFn(new DampedMergeFn(Pattern.compile(".*\\.bias"), 0.5))   // custom merge function
-                .stepSize(new ArmijoBacktracking(1e-4, 12))                 // custom step rule
+                .variant(Variant.hard(new ArmijoBacktracking(1e-4, 12),        // custom step rule
+                        new DampedMergeFn(Pattern.compile(".*\\.bias"), 0.5)))   // custom merge function
                 .lmo(Lmo.layerWise())
                 .maxIterations(fwIterations)
                 .build();
@@ -103,10 +104,10 @@ public final class ExtensionExample {
                     CANDIDATES.subList(0, TARGETS), CALIBRATION_PER_TASK);
             out.printf(Locale.ROOT, "mean test accuracy: base %.3f, best single candidate %.3f, FW merge %.3f%n",
                     baseAcc, bestCandidate, merged);
-            out.printf(Locale.ROOT, "calibration loss %.4f -> %.4f in %d iterations (%s)%n", first, result.finalLoss(),
+            out.printf(Locale.ROOT, "calibration loss %.4f -> %.4f in %d iterations (%s)%n", first, result.returnedLoss(),
                     result.iterations().size(), result.stopReason());
             result.model().close();
-            return new Outcome(baseAcc, bestCandidate, merged, first, result.finalLoss(), result.vertices());
+            return new Outcome(baseAcc, bestCandidate, merged, first, result.returnedLoss(), result.vertices());
         } finally {
             base.close();
             candidates.forEach(Model::close);

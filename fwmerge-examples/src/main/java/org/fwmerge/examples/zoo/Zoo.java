@@ -20,7 +20,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * A zoo of real fine-tuned models, the input of the merging demo (DESIGN §7): an MLP trunk
+ * A zoo of real fine-tuned models, the input of the merging demo (the README's "The zoo"): an MLP trunk
  * 784-512-256 (ReLU) pre-trained on a pretext mixture (original Fashion-MNIST and MNIST digits, one
  * temporary 20-way head), and for every task a linear "zero-shot" head fitted on the frozen pre-trained
  * trunk from a few samples per class ({@link ZooConfig#headShots()}), a trunk fine-tuned with that head

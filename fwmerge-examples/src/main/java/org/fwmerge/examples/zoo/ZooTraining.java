@@ -13,7 +13,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * How the {@link Zoo} is trained (DESIGN §7): pre-training on the pretext, then per task a zero-shot
+ * How the {@link Zoo} is trained: pre-training on the pretext, then per task a zero-shot
  * head on a few shots, the fine-tuned trunk and the LoRA adapter, and the misinitialised model.
  */
 final class ZooTraining {

@@ -357,6 +357,29 @@ class MergeCommandTest {
                 + "  - model: $D/m1.safetensors\n    parameters: *p\n", "not valid YAML");
     }
 
+    /** A checkpoint (binary) or Latin-1 text given as CONFIG: named as not a YAML text file, exit 1, one line. */
+    @Test
+    void binaryOrNonUtf8Config_isNamedAsNotAYamlTextFile() throws IOException {
+        models();
+        Path binary = tmp.resolve("m1.safetensors");
+        byte[] bytes = Files.readAllBytes(binary);
+        int nul = 0;
+        while (bytes[nul] != 0) {
+            nul++;
+        }
+        Result r = run("merge", binary.toString(), tmp.resolve("out").toString());
+        assertEquals(1, r.code(), r.err());
+        assertEquals("fwmerge merge: " + binary + " is not a YAML text file (byte " + nul + " is NUL; " + Files.size(binary)
+                + " bytes in all): give the merge configuration, e.g. config.yaml, as CONFIG\n", r.err());
+        Path latin1 = Files.write(tmp.resolve("latin1.yaml"), "merge_method: linear # caf\u00e9\n"
+                .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+        r = run("merge", latin1.toString(), tmp.resolve("out").toString());
+        assertEquals(1, r.code(), r.err());
+        assertEquals("fwmerge merge: " + latin1 + " is not a YAML text file (it is not valid UTF-8): give the merge"
+                + " configuration, e.g. config.yaml, as CONFIG\n", r.err());
+        assertFalse(Files.exists(tmp.resolve("out")), "nothing written");
+    }
+
     @Test
     void outputDirectoryHoldingAnInput_isRefusedBeforeAnyWork() throws IOException {
         models();

@@ -14,14 +14,23 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.fwmerge.examples.zoo.Task;
 import org.fwmerge.examples.zoo.ZooConfig;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The whole demo pipeline on a tiny zoo: 3 tasks, a few epochs, 2 evaluated tasks. */
+/**
+ * The whole demo pipeline on a tiny zoo (3 tasks, a few epochs, 2 evaluated tasks), run once; each test
+ * checks one of its outputs.
+ */
 class DemoSmokeTest {
 
-    @Test
-    void run_tinyConfiguration_writesTablesWithEveryMethod(@TempDir Path dir) throws Exception {
+    @TempDir
+    static Path dir;
+    private static String md;
+    private static String json;
+
+    @BeforeAll
+    static void runTheDemo() throws Exception {
         List<String> names = List.of("digits_rot90", "digits_perm1", "fashion_vflip");
         List<Task> tasks = Task.standard(42L).stream().filter(t -> names.contains(t.name())).toList();
         ZooConfig zoo = ZooConfig.defaults(42L).withTasks(tasks).withSamples(60, 30).withEpochs(2, 10, 6)
@@ -31,13 +40,21 @@ class DemoSmokeTest {
                 List.of("digits_rot90", "digits_perm1"), List.of(0, 1), List.of(2, 3));
         ByteArrayOutputStream console = new ByteArrayOutputStream();
         Path results = new Demo(cfg, new PrintStream(console, true, StandardCharsets.UTF_8)).run();
+        md = Files.readString(results);
+        json = Files.readString(dir.resolve("out/results.json"));
+    }
 
-        String md = Files.readString(results);
+    @Test
+    void table1_listsEveryMethod() {
         for (String method : List.of("Pre-trained", "Individual (upper bound)", "Weight averaging", "Task arithmetic",
                 "TIES", "DARE (TA)", "AdaMerging", "FW-hard", "FW-soft")) {
             assertTrue(md.contains("| " + method + " |"), "table 1 lists " + method);
         }
-        // Fine-tuning raises each task's own accuracy over the zero-shot head (zoo table rows).
+    }
+
+    /** Fine-tuning raises each task's own accuracy over the zero-shot head (zoo table rows). */
+    @Test
+    void zooTable_fineTuningHelpsEveryTask() {
         Matcher zooRow = Pattern.compile("\\| (\\w+) \\| \\d+ \\| ([0-9.]+) \\| ([0-9.]+) \\|").matcher(md);
         int rows = 0;
         while (zooRow.find()) {
@@ -45,8 +62,11 @@ class DemoSmokeTest {
             assertTrue(Double.parseDouble(zooRow.group(3)) > Double.parseDouble(zooRow.group(2)),
                     "fine-tuning helps " + zooRow.group(1));
         }
-        assertTrue(rows == 3, "three zoo rows, found " + rows);
-        // Every accuracy in the experiment tables is a probability.
+        assertEquals(3, rows, "three zoo rows");
+    }
+
+    @Test
+    void experiments_allRan_andEveryAccuracyIsAProbability() {
         Matcher acc = Pattern.compile("\\| (\\d\\.\\d{3}) ")
                 .matcher(md.substring(md.indexOf("## Experiment 1"), md.indexOf("## Cost by pool size")));
         int values = 0;
@@ -56,18 +76,25 @@ class DemoSmokeTest {
             values++;
         }
         assertTrue(values >= 9 * 3, "experiment tables filled, " + values + " values");
-        assertTrue(Files.size(dir.resolve("out/accuracy-vs-irrelevant.png")) > 1000);
-        assertTrue(Files.size(dir.resolve("out/fw-trace.png")) > 1000);
         assertTrue(md.contains("## Experiment 3") && md.contains("| n relevant=2 |"), "experiment 3 ran");
-        assertTrue(Files.size(dir.resolve("out/accuracy-vs-relevant.png")) > 1000);
-        assertTrue(Files.size(dir.resolve("out/fw-gap.png")) > 1000);
         assertTrue(md.contains("AdaMerging raised the total task-vector weight"), "AdaMerging's Σλ reported");
-
         assertTrue(md.contains("## Experiment 4") && md.contains("| FW-soft | "), "experiment 4 ran");
         assertTrue(md.contains("## Experiment 5"), "experiment 5 ran");
+    }
 
-        // results.json: the schema, and the same figures as the tables.
-        String json = Files.readString(dir.resolve("out/results.json"));
+    @Test
+    void charts_areWritten() throws Exception {
+        for (String chart : List.of("accuracy-vs-irrelevant.png", "accuracy-vs-relevant.png", "fw-trace.png", "fw-gap.png")) {
+            Path png = dir.resolve("out").resolve(chart);
+            assertTrue(Files.size(png) > 1000, chart);
+            byte[] head = java.util.Arrays.copyOf(Files.readAllBytes(png), 8);
+            assertEquals("\u0089PNG", new String(head, 0, 4, StandardCharsets.ISO_8859_1), chart + " is a PNG file");
+        }
+    }
+
+    /** results.json: the schema, and the same figures as the tables. */
+    @Test
+    void resultsJson_hasTheSchema_andAgreesWithTheTables() {
         for (String key : List.of("\"seed\": 42", "\"calibration_samples_per_task\": 100", "\"all\": {",
                 "\"irrelevant\": {\"x\": [0, 1], \"methods\": {", "\"relevant\": {\"x\": [2, 3], \"methods\": {",
                 "\"misinitialized\": {\"task\": \"digits_rot90\", \"methods\": {", "\"lora\": {\"methods\": {")) {
@@ -80,20 +107,28 @@ class DemoSmokeTest {
         assertEquals(Double.parseDouble(table1Soft.group(1)), Double.parseDouble(jsonSoft.group(1)), 0.0005);
         Matcher mis = Pattern.compile("\"TIES\": \\{\"without\": ([0-9.]+), \"with\": ([0-9.]+)\\}").matcher(json);
         assertTrue(mis.find(), json);
+    }
 
-        // The exported command-line configuration merges by FW-soft from files alone.
+    /** The exported command-line configuration merges by FW-soft from files alone. */
+    @Test
+    void exportedConfiguration_mergesFromTheCommandLine() throws Exception {
         Path yaml = dir.resolve("out/cli/frank-wolfe.yaml");
         assertTrue(Files.readString(yaml).contains("merge_method: frank_wolfe"), Files.readString(yaml));
         java.io.StringWriter err = new java.io.StringWriter();
         int code = org.fwmerge.examples.cli.FwmergeCli.run(new String[] {"merge", yaml.toString(),
                 dir.resolve("out/cli/merged").toString()}, new java.io.PrintWriter(new java.io.StringWriter()),
                 new java.io.PrintWriter(err));
-        assertTrue(code == 0, err.toString());
+        assertEquals(0, code, err.toString());
         assertTrue(err.toString().contains("iteration 1/5"), err.toString());
         assertTrue(Files.exists(dir.resolve("out/cli/merged/model.safetensors")));
+    }
 
-        // Every method's time and tensor memory. Weight averaging holds its output (one trunk,
-        // 2.1 MB) and streams one candidate tensor at a time, so its exact peak lies between 1 and 2 trunks.
+    /**
+     * Every method's time and tensor memory. Weight averaging holds its output (one trunk, 2.1 MB) and
+     * streams one candidate tensor at a time, so its exact peak lies between 1 and 2 trunks.
+     */
+    @Test
+    void costTable_listsEveryMethod_withWeightAveragingsPeakBetweenOneAndTwoTrunks() {
         String costs = md.substring(md.indexOf("## Cost by pool size"));
         for (String method : List.of("Weight averaging", "Task arithmetic", "TIES", "DARE (TA)", "AdaMerging", "FW-hard",
                 "FW-soft")) {

@@ -1,6 +1,5 @@
 package org.fwmerge.examples.extend;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -14,7 +13,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Pattern;
 import org.fwmerge.Model;
-import org.fwmerge.examples.data.Dataset;
 import org.fwmerge.tensor.TensorBackends;
 import org.fwmerge.testing.MergeFnCheck;
 import org.fwmerge.testing.StepSizeRuleCheck;
@@ -67,7 +65,6 @@ class ExtensionExampleTest {
             assertTrue(readme.contains(region), "README.md lacks the code of region '" + r[0] + "' of " + r[1]
                     + " as it is now:\n" + region);
         }
-        assertEquals(Dataset.PIXELS, 784);
     }
 
     /** The lines between {@code // tag::name[]} and {@code // end::name[]}, common indentation removed. */
