@@ -174,8 +174,8 @@ public final class MergeResult implements AutoCloseable {
     }
 
     /**
-     * Assembles a {@link MergeResult}. Every setter replaces its value; {@link #build()} may be called
-     * once the model and method are set (they are given to {@link MergeResult#builder}). Not thread-safe.
+     * Assembles a {@link MergeResult} from what a merger did: the model and method are given to
+     * {@link MergeResult#builder}, the rest is optional and every setter replaces its value. Not thread-safe.
      */
     public static final class Builder {
         private final Model model;

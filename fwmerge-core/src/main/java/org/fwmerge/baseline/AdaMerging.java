@@ -146,8 +146,8 @@ public final class AdaMerging extends BaselineMerger {
     }
 
     /**
-     * Configures an {@link AdaMerging}. Each setting is checked when set and may be set once
-     * ({@link IllegalStateException} otherwise); {@link #build()} checks that an objective was given and
+     * Configures an {@link AdaMerging}. Each setting is checked when set; each setter may be
+     * called once ({@link IllegalStateException} on a second call); {@link #build()} checks that an objective was given and
      * leaves the builder unchanged. Not thread-safe.
      */
     public static final class Builder extends BaselineBuilder<Builder> {

@@ -155,8 +155,8 @@ public final class Dare extends BaselineMerger {
     }
 
     /**
-     * Configures a {@link Dare}. Each setting is checked when set and may be set once
-     * ({@link IllegalStateException} otherwise); {@link #build()} checks the combination and leaves the
+     * Configures a {@link Dare}. Each setting is checked when set; each setter may be
+     * called once ({@link IllegalStateException} on a second call); {@link #build()} checks the combination and leaves the
      * builder unchanged. Not thread-safe.
      */
     public static final class Builder extends BaselineBuilder<Builder> {

@@ -224,8 +224,8 @@ public final class FisherMerging extends BaselineMerger {
     }
 
     /**
-     * Configures a {@link FisherMerging}. Each setting is checked when set and may be set once
-     * ({@link IllegalStateException} otherwise); {@link #build()} checks that objectives were given and
+     * Configures a {@link FisherMerging}. Each setting is checked when set; each setter may be
+     * called once ({@link IllegalStateException} on a second call); {@link #build()} checks that objectives were given and
      * leaves the builder unchanged. Not thread-safe.
      */
     public static final class Builder extends BaselineBuilder<Builder> {

@@ -173,8 +173,8 @@ public final class Ties extends BaselineMerger {
     }
 
     /**
-     * Configures a {@link Ties}. Each setting is checked when set and may be set once
-     * ({@link IllegalStateException} otherwise); {@link #build()} leaves the builder unchanged. Not thread-safe.
+     * Configures a {@link Ties}. Each setting is checked when set; each setter may be
+     * called once ({@link IllegalStateException} on a second call); {@link #build()} leaves the builder unchanged. Not thread-safe.
      */
     public static final class Builder extends BaselineBuilder<Builder> {
         private Double scaling;
