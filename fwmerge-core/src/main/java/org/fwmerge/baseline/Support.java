@@ -10,7 +10,7 @@ import org.fwmerge.ModelPool;
 import org.fwmerge.tensor.Tensor;
 import org.fwmerge.tensor.TensorBackend;
 
-/** Shared plumbing of the baselines: output allocation, provenance, chunked loops. */
+/** Shared plumbing of the baselines: output allocation, the one-shot result, chunked loops. */
 final class Support {
 
     /** Elements moved per bulk get/set: the streaming passes' chunk. */

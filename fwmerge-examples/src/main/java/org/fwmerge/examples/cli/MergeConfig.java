@@ -71,6 +71,11 @@ record MergeConfig(String method, Optional<ModelRef> base, List<ModelRef> models
     private static final Set<String> GTA_MODEL = Set.of("weight", "density");
     private static final Set<String> TOP_LEVEL = Set.of("merge_method", "base_model", "models", "parameters", "dtype",
             "out_dtype", "objective");
+    /** Bytes read to tell a text file from a binary one before reading it whole. */
+    private static final int SNIFF_BYTES = 1 << 16;
+    /** The largest configuration read: mergekit's YAML files are a few KB. */
+    private static final long MAX_CONFIG_BYTES = 16L << 20;
+
     /** mergekit keys fwmerge does not implement: refused by name rather than reported as unknown. */
     private static final Set<String> UNSUPPORTED = Set.of("slices", "modules", "tokenizer_source", "tokenizer",
             "chat_template");
@@ -155,12 +160,20 @@ record MergeConfig(String method, Optional<ModelRef> base, List<ModelRef> models
      * @throws java.io.IOException      if the file cannot be read
      */
     static String readText(Path file) throws java.io.IOException {
-        byte[] bytes = java.nio.file.Files.readAllBytes(file);
-        for (int i = 0; i < bytes.length; i++) {
-            if (bytes[i] == 0) {
-                throw new IllegalArgumentException(file + " is not a YAML text file (byte " + i + " is NUL; "
-                        + bytes.length + " bytes in all): give the merge configuration, e.g. config.yaml, as CONFIG");
-            }
+        // A checkpoint given by mistake may be gigabytes: look at its start before reading it whole.
+        long size = java.nio.file.Files.size(file);
+        byte[] bytes;
+        try (java.io.InputStream in = java.nio.file.Files.newInputStream(file)) {
+            bytes = in.readNBytes((int) Math.min(size, SNIFF_BYTES));
+        }
+        refuseNul(bytes, size, file);
+        if (size > MAX_CONFIG_BYTES) {
+            throw new IllegalArgumentException(file + " is not a merge configuration: " + size + " bytes, over the "
+                    + MAX_CONFIG_BYTES + " a YAML configuration may have; give the merge configuration as CONFIG");
+        }
+        if (size > bytes.length) {
+            bytes = java.nio.file.Files.readAllBytes(file);
+            refuseNul(bytes, bytes.length, file);
         }
         try {
             return java.nio.charset.StandardCharsets.UTF_8.newDecoder()
@@ -170,6 +183,16 @@ record MergeConfig(String method, Optional<ModelRef> base, List<ModelRef> models
         } catch (java.nio.charset.CharacterCodingException e) {
             throw new IllegalArgumentException(file + " is not a YAML text file (it is not valid UTF-8): give the merge"
                     + " configuration, e.g. config.yaml, as CONFIG", e);
+        }
+    }
+
+    /** Refuses a NUL byte, which no YAML text holds (a safetensors file starts with several). */
+    private static void refuseNul(byte[] bytes, long size, Path file) {
+        for (int i = 0; i < bytes.length; i++) {
+            if (bytes[i] == 0) {
+                throw new IllegalArgumentException(file + " is not a YAML text file (byte " + i + " is NUL; "
+                        + size + " bytes in all): give the merge configuration, e.g. config.yaml, as CONFIG");
+            }
         }
     }
 

@@ -377,6 +377,11 @@ class MergeCommandTest {
         assertEquals(1, r.code(), r.err());
         assertEquals("fwmerge merge: " + latin1 + " is not a YAML text file (it is not valid UTF-8): give the merge"
                 + " configuration, e.g. config.yaml, as CONFIG\n", r.err());
+        Path huge = Files.writeString(tmp.resolve("huge.yaml"), "#".repeat((16 << 20) + 1));
+        r = run("merge", huge.toString(), tmp.resolve("out").toString());
+        assertEquals(1, r.code(), r.err());
+        assertEquals("fwmerge merge: " + huge + " is not a merge configuration: " + ((16 << 20) + 1) + " bytes, over the "
+                + (16 << 20) + " a YAML configuration may have; give the merge configuration as CONFIG\n", r.err());
         assertFalse(Files.exists(tmp.resolve("out")), "nothing written");
     }
 
