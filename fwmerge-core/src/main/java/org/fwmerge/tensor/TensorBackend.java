@@ -1,6 +1,7 @@
 package org.fwmerge.tensor;
 
 import java.nio.ByteBuffer;
+import java.util.Optional;
 
 /**
  * The service-provider interface a tensor backend implements: allocation, bulk transfer and the
@@ -60,6 +61,18 @@ public interface TensorBackend {
      */
     default String memorySetting() {
         return "-Xmx";
+    }
+
+    /**
+     * The tensor's own storage as little-endian float32 bytes in host memory ({@code 4 * size} of them,
+     * position 0), for native code that reads or writes tensors in place — the ONNX Runtime objective
+     * feeds the point's weights from it and has gradients written straight into it. Writes through the
+     * buffer change the tensor; the buffer of a {@linkplain Tensor#isReadOnly() read-only} tensor is
+     * read-only. It is valid only while the tensor is open. Empty (the default) when the storage is not
+     * one direct host buffer: a GPU backend, Java arrays, a tensor of 2 GiB or more.
+     */
+    default Optional<ByteBuffer> hostBuffer(Tensor t) {
+        return Optional.empty();
     }
 
     /** Copies {@code length} elements starting at element {@code offset} of {@code t} into {@code dst}. */

@@ -145,6 +145,49 @@ public abstract class TensorBackendContract {
 
     // ---------------------------------------------------------------- allocation and shapes
 
+    /** Whether this backend's tensors live in host memory it can hand out ({@link TensorBackend#hostBuffer}). */
+    protected boolean offersHostBuffers() {
+        return false;
+    }
+
+    @Test
+    void hostBuffer_aliasesTheTensorBothWays() {
+        float[] v = {1.5f, -2f, 3.25f, 0f, 7f, -0.5f};
+        try (Tensor t = backend().fromFloats(v, 2, 3)) {
+            java.util.Optional<ByteBuffer> host = backend().hostBuffer(t);
+            assertEquals(offersHostBuffers(), host.isPresent(), "hostBuffer offered");
+            if (host.isEmpty()) {
+                return;
+            }
+            ByteBuffer b = host.get();
+            assertEquals(0, b.position());
+            assertEquals(4 * v.length, b.remaining());
+            assertTrue(b.isDirect(), "a direct buffer (native code reads its address)");
+            assertFalse(b.isReadOnly());
+            for (int i = 0; i < v.length; i++) {
+                assertEquals(v[i], b.order(ByteOrder.LITTLE_ENDIAN).getFloat(4 * i), "element " + i);
+            }
+            b.putFloat(8, 42f);
+            assertEquals(42f, backend().toFloats(t)[2], "a write through the buffer reaches the tensor");
+            backend().set(t, 5, new float[] {9f}, 0, 1);
+            assertEquals(9f, b.getFloat(20), "a write to the tensor shows in the buffer");
+            try (Tensor ro = backend().seal(backend().copyOf(t))) {
+                assertTrue(backend().hostBuffer(ro).orElseThrow().isReadOnly(), "a read-only tensor's buffer is read-only");
+            }
+            // A tensor over the middle of a direct buffer (a mapped file): the buffer starts at its first element.
+            ByteBuffer file = ByteBuffer.allocateDirect(40).order(ByteOrder.LITTLE_ENDIAN);
+            for (int i = 0; i < 10; i++) {
+                file.putFloat(4 * i, i);
+            }
+            try (Tensor mid = backend().readOnlyFloats(file.position(8).limit(24), 4)) {
+                ByteBuffer m = backend().hostBuffer(mid).orElseThrow().order(ByteOrder.LITTLE_ENDIAN);
+                assertEquals(16, m.remaining());
+                assertEquals(2f, m.getFloat(0));
+                assertEquals(5f, m.getFloat(12));
+            }
+        }
+    }
+
     @Test
     void zeros_matrix_hasShapeSizeAndZeros() {
         try (Tensor t = backend().zeros(2, 3)) {

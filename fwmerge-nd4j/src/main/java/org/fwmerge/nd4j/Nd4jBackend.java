@@ -7,7 +7,9 @@ import java.util.Arrays;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
+import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.indexer.FloatIndexer;
 import org.fwmerge.internal.Kernels;
@@ -187,6 +189,24 @@ public final class Nd4jBackend implements TensorBackend {
         Nd4jTensor a = own(t);
         INDArray storage = a.release();
         return new Nd4jTensor(this, a.flat(), storage, a.shapeRef(), true, storage == null ? a : null);
+    }
+
+    /**
+     * The array's host memory, on the CPU backend (nd4j-native). On a GPU backend the host copy may be
+     * stale, so nothing is offered there.
+     */
+    @Override
+    public Optional<ByteBuffer> hostBuffer(Tensor t) {
+        Nd4jTensor a = own(t).checkOpen();
+        long bytes = a.size() * Float.BYTES;
+        if (a.size() == 0 || bytes > Integer.MAX_VALUE || !Nd4j.getEnvironment().isCPU()) {
+            return Optional.empty();
+        }
+        INDArray flat = a.flat();
+        long start = flat.offset() * Float.BYTES;
+        BytePointer p = new BytePointer(flat.data().addressPointer());
+        ByteBuffer b = p.position(start).limit(start + bytes).asByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+        return Optional.of(a.isReadOnly() ? b.asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN) : b);
     }
 
     @Override
