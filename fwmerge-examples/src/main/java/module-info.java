@@ -9,6 +9,7 @@
  */
 module org.fwmerge.examples {
     requires org.fwmerge.nd4j;
+    requires org.fwmerge.onnx;
     requires info.picocli;
     requires org.yaml.snakeyaml;
     requires org.knowm.xchart;

@@ -12,6 +12,8 @@ import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
+import java.util.HashSet;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -58,7 +60,8 @@ import org.fwmerge.tensor.TensorBackend;
  * <p><b>Names.</b> The point's tensors are matched to the graph's weight inputs by name, exactly; graph
  * weights not in the point are read from the {@linkplain Builder#fixed(Checkpoint) fixed} checkpoint. A
  * point with a tensor the graph has no input for, or a graph weight found neither in the point nor in the
- * fixed checkpoint, is refused — at the first call, when the merged tensors are known — with both lists.
+ * fixed checkpoint, is refused with both lists — by {@link #checkMerged(Collection)} before a merge, and
+ * at every call.
  *
  * <p><b>Memory per call.</b> On a backend that offers {@linkplain TensorBackend#hostBuffer host buffers}
  * (ND4J on the CPU) the point's weights are fed from their own storage and the first batch's gradients are
@@ -170,7 +173,7 @@ public final class OnnxObjective implements Objective, AutoCloseable {
         synchronized (shared) {
             checkOpen();
             GradientGraph g = shared.graph;
-            checkNames(x);
+            checkPoint(x);
             TensorBackend backend = x.backend();
             OrtEnvironment env = OrtEnvironment.getEnvironment();
             List<OnnxTensor> open = new ArrayList<>();
@@ -314,27 +317,42 @@ public final class OnnxObjective implements Objective, AutoCloseable {
         return b;
     }
 
-    private void checkNames(Model x) {
+    /**
+     * Checks that a point with these tensors fits the graph: every merged tensor has a graph input, and
+     * every graph weight is merged or in the fixed checkpoint. Every call does it; call it yourself to
+     * refuse a configuration before a merge starts (the merged tensors are known only then).
+     *
+     * @throws IllegalArgumentException listing both the merged tensors without a graph input and the graph
+     *                                  inputs found nowhere
+     */
+    public void checkMerged(Collection<String> merged) {
+        Objects.requireNonNull(merged, "merged");
         GradientGraph g = shared.graph;
         List<String> unknown = new ArrayList<>();
-        for (String name : x.names()) {
+        for (String name : merged) {
             if (!g.weights.containsKey(name)) {
                 unknown.add(name);
             }
         }
+        Set<String> given = new HashSet<>(merged);
         List<String> missing = new ArrayList<>();
         for (String name : g.weights.keySet()) {
-            if (!x.contains(name) && (shared.fixed == null || !shared.fixed.contains(name))) {
+            if (!given.contains(name) && (shared.fixed == null || !shared.fixed.contains(name))) {
                 missing.add(name);
             }
         }
         if (!unknown.isEmpty() || !missing.isEmpty()) {
-            throw new IllegalArgumentException("the point does not fit graph " + g.file + ": merged tensors without a"
-                    + " graph input: " + (unknown.isEmpty() ? "none" : GradientGraph.abbreviate(unknown))
+            throw new IllegalArgumentException("the merged tensors do not fit graph " + g.file + ": merged tensors"
+                    + " without a graph input: " + (unknown.isEmpty() ? "none" : GradientGraph.abbreviate(unknown))
                     + "; graph inputs found nowhere (neither merged nor in the fixed checkpoint"
                     + (shared.fixed == null ? ", none given" : " " + shared.fixed.source()) + "): "
                     + (missing.isEmpty() ? "none" : GradientGraph.abbreviate(missing)));
         }
+    }
+
+    private void checkPoint(Model x) {
+        checkMerged(x.names());
+        GradientGraph g = shared.graph;
         for (String name : x.names()) {
             long[] want = g.weights.get(name);
             long[] have = x.tensor(name).shape();

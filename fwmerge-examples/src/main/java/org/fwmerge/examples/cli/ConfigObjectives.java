@@ -10,11 +10,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import org.fwmerge.Objective;
 import org.fwmerge.ParameterSelection;
 import org.fwmerge.io.Checkpoint;
 import org.fwmerge.io.Safetensors;
 import org.fwmerge.nd4j.SameDiffObjective;
+import org.fwmerge.onnx.OnnxObjective;
 import org.fwmerge.tensor.Tensor;
 import org.fwmerge.tensor.TensorBackend;
 import org.fwmerge.tensor.TensorBackends;
@@ -28,6 +30,10 @@ import org.nd4j.linalg.factory.Nd4j;
  * summed (one term per task, so FW-soft's per-task selection applies). An entry is either
  * <ul>
  * <li>{@code {class: NAME, ...}}: an {@link ObjectiveProvider} on the class path, given the other keys; or</li>
+ * <li>{@code {onnx: GRAPH.onnx, calibration: FILE, fixed: CHECKPOINT, threads: N}}: a real architecture's
+ *     loss-and-gradient graph exported by {@code tools/export-gradients} ({@link OnnxObjective}), its
+ *     calibration samples (safetensors, one tensor per data input) and, optionally, the checkpoint (file
+ *     or folder) its weights that are not merged are read from (a task's head); or</li>
  * <li>{@code {graph: FILE, calibration: FILE, input: NAME, logits: NAME, parameters: {TENSOR: VARIABLE}}}:
  *     a SameDiff graph saved with {@code SameDiff.save} and a safetensors file with the calibration
  *     {@code inputs} (first dimension: samples) and, optionally, {@code labels} (class indices stored as
@@ -35,9 +41,10 @@ import org.nd4j.linalg.factory.Nd4j;
  *     default to {@code input} and {@code logits}; {@code parameters} defaults to every checkpoint
  *     tensor that names a variable of the graph.</li>
  * </ul>
- * Either form may say which tensors are merged with {@code tensors: [REGEX, ...]} (default: the mapped
- * tensors for a graph, every mergeable tensor for a provider); every entry of a list must merge the
- * same tensors.
+ * Every form may say which tensors are merged with {@code tensors: [REGEX, ...]} (default: the mapped
+ * tensors for a SameDiff graph, the mergeable tensors that are weights of an ONNX graph, every mergeable
+ * tensor for a provider); every entry of a list must merge the same tensors. What an entry opens is
+ * registered in {@code resources}, which the caller closes after the merge.
  */
 final class ConfigObjectives {
 
@@ -46,11 +53,13 @@ final class ConfigObjectives {
     }
 
     private static final Set<String> GRAPH_KEYS = Set.of("graph", "calibration", "input", "logits", "parameters", "tensors");
+    private static final Set<String> ONNX_KEYS = Set.of("onnx", "calibration", "fixed", "threads", "tensors");
 
     private ConfigObjectives() {
     }
 
-    static Built build(Object spec, Checkpoint base, List<String> mergeable) throws IOException {
+    static Built build(Object spec, Checkpoint base, List<String> mergeable, List<AutoCloseable> resources)
+            throws IOException {
         if (spec instanceof List<?> list) {
             if (list.isEmpty()) {
                 throw new IllegalArgumentException("objective: the list is empty");
@@ -58,7 +67,8 @@ final class ConfigObjectives {
             List<Objective> terms = new ArrayList<>();
             Built first = null;
             for (int i = 0; i < list.size(); i++) {
-                Built b = entry(MergeConfig.map(list.get(i), "objective[" + i + "]"), "objective[" + i + "]", base, mergeable);
+                Built b = entry(MergeConfig.map(list.get(i), "objective[" + i + "]"), "objective[" + i + "]", base, mergeable,
+                        resources);
                 if (first != null && !first.names().equals(b.names())) {
                     throw new IllegalArgumentException("objective[" + i + "] is a function of tensors " + b.names()
                             + ", objective[0] of " + first.names() + ": every term must take the same tensors");
@@ -68,15 +78,67 @@ final class ConfigObjectives {
             }
             return new Built(Objective.sum(terms), first.tensors(), first.names());
         }
-        return entry(MergeConfig.map(spec, "objective"), "objective", base, mergeable);
+        return entry(MergeConfig.map(spec, "objective"), "objective", base, mergeable, resources);
     }
 
-    private static Built entry(Map<String, Object> m, String where, Checkpoint base, List<String> mergeable) throws IOException {
-        if (m.containsKey("class") == m.containsKey("graph")) {
+    private static Built entry(Map<String, Object> m, String where, Checkpoint base, List<String> mergeable,
+            List<AutoCloseable> resources) throws IOException {
+        long kinds = Stream.of("class", "graph", "onnx").filter(m::containsKey).count();
+        if (kinds != 1) {
             throw new IllegalArgumentException(where + " needs exactly one of 'class' (an " + ObjectiveProvider.class.getSimpleName()
-                    + ") or 'graph' (a saved SameDiff graph)");
+                    + "), 'onnx' (a graph exported by tools/export-gradients) or 'graph' (a saved SameDiff graph)");
+        }
+        if (m.containsKey("onnx")) {
+            return onnx(m, where, base, mergeable, resources);
         }
         return m.containsKey("class") ? provider(m, where, mergeable) : graph(m, where, base, mergeable);
+    }
+
+    private static Built onnx(Map<String, Object> m, String where, Checkpoint base, List<String> mergeable,
+            List<AutoCloseable> resources) throws IOException {
+        unknownKeys(m, where, ONNX_KEYS);
+        OnnxObjective.Builder b = OnnxObjective.builder()
+                .graph(Path.of(MergeConfig.string(m.get("onnx"), where + ".onnx")))
+                .calibration(Path.of(MergeConfig.string(m.get("calibration"), where + ".calibration")));
+        if (m.containsKey("fixed")) {
+            Checkpoint fixed = Safetensors.open(Path.of(MergeConfig.string(m.get("fixed"), where + ".fixed")));
+            resources.add(fixed);
+            b.fixed(fixed);
+        }
+        if (m.containsKey("threads")) {
+            Object t = m.get("threads");
+            if (!(t instanceof Integer n) || n < 1) {
+                throw new IllegalArgumentException(where + ".threads must be a whole number ≥ 1, got " + t);
+            }
+            b.threads(n);
+        }
+        OnnxObjective objective = b.build();
+        resources.add(objective);
+        List<String> names;
+        if (m.containsKey("tensors")) {
+            names = matching(m.get("tensors"), where, mergeable);
+        } else {
+            names = new ArrayList<>(mergeable);
+            names.retainAll(objective.weights().keySet());
+            if (names.isEmpty()) {
+                throw new IllegalArgumentException(where + ": no mergeable tensor of " + base.source()
+                        + " is a weight of the graph (its weights: " + objective.weights().keySet() + ")");
+            }
+        }
+        try {
+            objective.checkMerged(names);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(where + ": " + e.getMessage(), e);
+        }
+        return new Built(objective, exactly(names), Set.copyOf(names));
+    }
+
+    private static void unknownKeys(Map<String, Object> m, String where, Set<String> known) {
+        for (String key : m.keySet()) {
+            if (!known.contains(key)) {
+                throw new IllegalArgumentException(where + ": unknown key '" + key + "' (known: " + new java.util.TreeSet<>(known) + ")");
+            }
+        }
     }
 
     private static Built provider(Map<String, Object> m, String where, List<String> mergeable) {
@@ -107,11 +169,7 @@ final class ConfigObjectives {
 
     private static Built graph(Map<String, Object> m, String where, Checkpoint base, List<String> mergeable)
             throws IOException {
-        for (String key : m.keySet()) {
-            if (!GRAPH_KEYS.contains(key)) {
-                throw new IllegalArgumentException(where + ": unknown key '" + key + "' (known: " + new java.util.TreeSet<>(GRAPH_KEYS) + ")");
-            }
-        }
+        unknownKeys(m, where, GRAPH_KEYS);
         Path graphFile = Path.of(MergeConfig.string(m.get("graph"), where + ".graph"));
         Path calibration = Path.of(MergeConfig.string(m.get("calibration"), where + ".calibration"));
         if (!Files.isRegularFile(graphFile)) {

@@ -83,6 +83,7 @@ final class MergeCommand implements Callable<Integer> {
         MergeConfig c = MergeConfig.parse(text, config.toString());
         Method method = c.methodKind();
         List<Checkpoint> opened = new ArrayList<>();
+        List<AutoCloseable> resources = new ArrayList<>(); // what the objective opened, closed before the inputs
         try {
             ModelRef baseRef = c.base().orElse(c.models().get(0));
             Checkpoint base = open(baseRef, opened);
@@ -108,7 +109,7 @@ final class MergeCommand implements Callable<Integer> {
             }
             try (ModelPool pool = ModelPool.of(base, candidates)) {
                 refuseOverlap(pool);
-                Merger merger = merger(c, method, indices, mergeable, base, err); // checks every setting first
+                Merger merger = merger(c, method, indices, mergeable, base, resources, err); // checks every setting first
                 err.printf(Locale.ROOT, "fwmerge merge: %s over base %s, %d candidates, %d tensors%n", method.key,
                         baseRef.text(), candidates.size(), mergeable.size());
                 MergeResult r = merger.merge(pool);
@@ -128,14 +129,28 @@ final class MergeCommand implements Callable<Integer> {
             err.printf(Locale.ROOT, "done in %.1f s: %s%n", (System.nanoTime() - start) / 1e9, out);
             return 0;
         } finally {
+            closeAll(resources);
             for (int i = opened.size() - 1; i >= 0; i--) {
                 opened.get(i).close();
             }
         }
     }
 
+    /** Closes in reverse order of opening (an objective before the fixed checkpoint it reads). */
+    private static void closeAll(List<AutoCloseable> resources) throws IOException {
+        for (int i = resources.size() - 1; i >= 0; i--) {
+            try {
+                resources.get(i).close();
+            } catch (IOException | RuntimeException e) {
+                throw e;
+            } catch (Exception e) {
+                throw new IOException("closing " + resources.get(i) + " failed", e);
+            }
+        }
+    }
+
     private Merger merger(MergeConfig c, Method method, List<Integer> indices, List<String> mergeable, Checkpoint base,
-            PrintWriter err) throws IOException {
+            List<AutoCloseable> resources, PrintWriter err) throws IOException {
         ParameterSelection all = ConfigObjectives.exactly(mergeable);
         double[] w = new double[indices.size()];
         switch (method) {
@@ -146,7 +161,7 @@ final class MergeCommand implements Callable<Integer> {
                 return WeightAveraging.builder().weights(w).normalizeWeights(c.flag("normalize", true)).parameters(all).build();
             }
             case FRANK_WOLFE -> {
-                return frankWolfe(c, base, mergeable, err);
+                return frankWolfe(c, base, mergeable, resources, err);
             }
             default -> {
                 double[] rho = new double[w.length];
@@ -169,9 +184,9 @@ final class MergeCommand implements Callable<Integer> {
         }
     }
 
-    private static Merger frankWolfe(MergeConfig c, Checkpoint base, List<String> mergeable, PrintWriter err)
-            throws IOException {
-        ConfigObjectives.Built objective = ConfigObjectives.build(c.objective(), base, mergeable);
+    private static Merger frankWolfe(MergeConfig c, Checkpoint base, List<String> mergeable, List<AutoCloseable> resources,
+            PrintWriter err) throws IOException {
+        ConfigObjectives.Built objective = ConfigObjectives.build(c.objective(), base, mergeable, resources);
         double requested = c.number("iterations", FrankWolfeMerger.DEFAULT_MAX_ITERATIONS);
         int iterations = (int) requested;
         if (iterations != requested) {

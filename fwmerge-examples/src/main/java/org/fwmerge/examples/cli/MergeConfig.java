@@ -265,8 +265,8 @@ record MergeConfig(String method, Optional<ModelRef> base, List<ModelRef> models
         }
         Object objective = top.get("objective");
         if (method == Method.FRANK_WOLFE && objective == null) {
-            throw new IllegalArgumentException("merge_method frank_wolfe needs an 'objective:' (a SameDiff graph with"
-                    + " calibration data, or a class implementing " + ObjectiveProvider.class.getName() + ")");
+            throw new IllegalArgumentException("merge_method frank_wolfe needs an 'objective:' (an ONNX graph exported"
+                    + " by tools/export-gradients or a SameDiff graph, with calibration data; or a class implementing " + ObjectiveProvider.class.getName() + ")");
         }
         if (method != Method.FRANK_WOLFE && objective != null) {
             throw new IllegalArgumentException("'objective' applies to merge_method frank_wolfe only, not " + method.key);

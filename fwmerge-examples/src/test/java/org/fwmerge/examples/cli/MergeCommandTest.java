@@ -229,6 +229,86 @@ class MergeCommandTest {
         assertTrue(r.err().contains("iteration 1/5: loss"), r.err());
     }
 
+    /** Copies a fixture of fwmerge-onnx's test-jar (an exported tiny ViT) into the test's folder. */
+    private Path onnxFixture(String file) throws IOException {
+        Path to = Files.createDirectories(tmp.resolve("vit")).resolve(file);
+        try (java.io.InputStream in = MergeCommandTest.class.getResourceAsStream("/org/fwmerge/onnx/vit/" + file)) {
+            Files.copy(java.util.Objects.requireNonNull(in, file), to);
+        }
+        return to;
+    }
+
+    /**
+     * Two tasks on a tiny ViT, each its own term with its own head read from its own checkpoint (fixed);
+     * the encoder is merged. The loss FW reports returning is the sum of the two objectives recomputed
+     * here on the written model, and the heads in the output are the base's (not merged).
+     */
+    @Test
+    void frankWolfe_withOnnxObjectivesPerTask_returnsTheLossOfTheModelItWrites() throws IOException {
+        Path graph = onnxFixture("graph.onnx");
+        Path cal = onnxFixture("calibration.safetensors");
+        Path base = onnxFixture("model.safetensors");
+        Path far = onnxFixture("perturbed.safetensors");
+        Path near = tmp.resolve("near.safetensors");
+        try (Checkpoint b = Safetensors.open(base); Checkpoint p = Safetensors.open(far);
+             Model mid = Model.load(b, b.names(), REF); Model q = Model.load(p, p.names(), REF)) {
+            for (String n : mid.names()) {
+                REF.axpy(1, q.tensor(n), mid.tensor(n));
+                REF.scale(0.5, mid.tensor(n));
+            }
+            Safetensors.write(mid, near, DType.F32, Map.of());
+        }
+        Path cfg = yaml("""
+                merge_method: frank_wolfe
+                base_model: $D/vit/model.safetensors
+                models:
+                  - model: $D/vit/perturbed.safetensors
+                  - model: $D/near.safetensors
+                parameters: {variant: soft, iterations: 3, batch_size: 0}
+                objective:
+                  - {onnx: $D/vit/graph.onnx, calibration: $D/vit/calibration.safetensors,
+                     fixed: $D/vit/perturbed.safetensors, tensors: ['vit\\..*'], threads: 1}
+                  - {onnx: $D/vit/graph.onnx, calibration: $D/vit/calibration.safetensors,
+                     fixed: $D/near.safetensors, tensors: ['vit\\..*']}
+                """);
+        Result r = run("merge", cfg.toString(), tmp.resolve("out").toString());
+        assertEquals(0, r.code(), r.err());
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("lowest loss seen \\(loss ([0-9.]+)").matcher(r.err());
+        assertTrue(m.find(), r.err());
+        double reported = Double.parseDouble(m.group(1));
+        double recomputed = 0;
+        try (Checkpoint outModel = Safetensors.open(tmp.resolve("out"));
+             Checkpoint head1 = Safetensors.open(far); Checkpoint head2 = Safetensors.open(near)) {
+            List<String> encoder = outModel.names().stream().filter(n -> n.startsWith("vit.")).toList();
+            try (Model x = Model.load(outModel, encoder, REF)) {
+                for (Checkpoint head : List.of(head1, head2)) {
+                    try (org.fwmerge.onnx.OnnxObjective o = org.fwmerge.onnx.OnnxObjective.builder().graph(graph)
+                            .calibration(cal).fixed(head).build()) {
+                        recomputed += o.loss(x);
+                    }
+                }
+            }
+        }
+        assertEquals(recomputed, reported, 1e-5 * recomputed, "the printed loss (6 decimals) is the written model's");
+        try (Checkpoint b = Safetensors.open(base)) {
+            assertArrayEquals(REF.toFloats(b.load("classifier.weight", REF)), merged("out", "classifier.weight"), 0f,
+                    "heads are not merged: the output keeps the base's");
+        }
+        cfg = yaml("""
+                merge_method: frank_wolfe
+                base_model: $D/vit/model.safetensors
+                models:
+                  - model: $D/vit/perturbed.safetensors
+                objective: {onnx: $D/vit/graph.onnx, calibration: $D/vit/calibration.safetensors, tensors: ['vit\\..*']}
+                """);
+        r = run("merge", cfg.toString(), tmp.resolve("out2").toString());
+        assertEquals(1, r.code(), r.err());
+        assertTrue(r.err().contains("objective: the merged tensors do not fit graph") && r.err().contains(
+                "graph inputs found nowhere (neither merged nor in the fixed checkpoint, none given): [classifier.weight,"
+                + " classifier.bias]"), r.err());
+        assertFalse(Files.exists(tmp.resolve("out2")), "nothing is written");
+    }
+
     @Test
     void frankWolfe_withASavedSameDiffGraph_lowersTheCalibrationLoss() throws IOException {
         models();
