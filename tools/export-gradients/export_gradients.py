@@ -6,6 +6,7 @@ vector and every weight of the model (named exactly as on disk), and returns
 
     loss_sum              = sum_b sample_weight[b] * loss_b          (a scalar)
     grad::<weight name>   = d loss_sum / d weight                    (one per weight, same shape)
+    logits                = the model's logits for the batch          (for predictions: accuracy)
 
 so fwmerge sums the batches (the last one padded with zero weights) and divides by the number of
 samples: the loss is exactly the mean per-sample loss over the samples given, whatever the batch.
@@ -37,6 +38,7 @@ LOSSES = ("cross-entropy", "entropy")
 SAMPLE_WEIGHT = "sample_weight"
 LOSS_OUTPUT = "loss_sum"
 GRAD_PREFIX = "grad::"
+LOGITS_OUTPUT = "logits"
 # Gradients smaller than this fraction of the model's largest are compared on that scale.
 GRADIENT_FLOOR = 1e-2
 
@@ -187,7 +189,7 @@ class swapped:
 
 
 class Graph(torch.nn.Module):
-    """forward(*data, sample_weight, *weights) -> (loss_sum, *gradients)."""
+    """forward(*data, sample_weight, *weights) -> (loss_sum, *gradients, logits)."""
 
     def __init__(self, model, task, loss, data_names, weight_names, mem_names):
         super().__init__()
@@ -214,7 +216,7 @@ class Graph(torch.nn.Module):
         loss_sum = (per * sample_weight).sum()
         grads = torch.autograd.grad(loss_sum, weights, allow_unused=True)
         grads = [torch.zeros_like(w) if g is None else g for w, g in zip(weights, grads)]
-        return (loss_sum, *grads)
+        return (loss_sum, *grads, logits.detach())
 
 
 # ---------------------------------------------------------------- data
@@ -293,12 +295,15 @@ def check(path, graph, spec, weights, rng):
             feeds[n] = w.detach().numpy().astype(np.float32)
         got = sess.run(None, feeds)
         want = torch_reference(graph, data, sample_weight, ws)
-        floor = GRADIENT_FLOOR * max(float(np.max(np.abs(w))) for w in want[1:])
-        errs = [relative_error(got[0], want[0], 0.0)] + [relative_error(g, w, floor) for g, w in zip(got[1:], want[1:])]
-        worst = int(np.argmax(errs[1:])) if len(errs) > 1 else 0
+        n = len(graph.weight_names)
+        floor = GRADIENT_FLOOR * max(float(np.max(np.abs(w))) for w in want[1:1 + n])
+        errs = [relative_error(got[0], want[0], 0.0)] + [relative_error(g, w, floor)
+                                                         for g, w in zip(got[1:1 + n], want[1:1 + n])]
+        worst = int(np.argmax(errs[1:]))
         figures[label] = {"loss": float(got[0]), "torch_loss": float(want[0]),
                           "loss_relative_error": errs[0], "max_gradient_relative_error": max(errs[1:]),
-                          "worst_gradient": graph.weight_names[worst]}
+                          "worst_gradient": graph.weight_names[worst],
+                          "logits_relative_error": relative_error(got[-1], want[-1], 0.0)}
     return figures
 
 
@@ -364,13 +369,15 @@ def main(argv=None):
     grad_names = [GRAD_PREFIX + n for n in weight_names]
     out = os.path.abspath(a.out)
     tmp = out + ".tmp"
-    export(graph, args, tmp, data_names + [SAMPLE_WEIGHT] + weight_names, [LOSS_OUTPUT] + grad_names, a.opset)
+    export(graph, args, tmp, data_names + [SAMPLE_WEIGHT] + weight_names, [LOSS_OUTPUT] + grad_names + [LOGITS_OUTPUT],
+           a.opset)
 
     import onnx
     proto = onnx.load(tmp)
     contract = {
         "format": FORMAT, "task": a.task, "loss": a.loss, "batch": a.batch, "seq_len": a.seq_len,
         "sample_weight": SAMPLE_WEIGHT, "loss_output": LOSS_OUTPUT, "gradient_prefix": GRAD_PREFIX,
+        "logits_output": LOGITS_OUTPUT,
         "data": [{"name": n, "dtype": np.dtype(spec[n][0]).name, "shape": spec[n][1]} for n in data_names],
         "weights": [{"name": n, "shape": list(w.shape)} for n, w in zip(weight_names, weights)],
     }
@@ -383,7 +390,8 @@ def main(argv=None):
         os.remove(tmp + ".data")
 
     figures = check(tmp, graph, spec, weights, rng)
-    worst = max(max(f["loss_relative_error"], f["max_gradient_relative_error"]) for f in figures.values())
+    worst = max(max(f["loss_relative_error"], f["max_gradient_relative_error"], f["logits_relative_error"])
+                for f in figures.values())
     sidecar = dict(contract, graph=os.path.basename(out), model_dir=os.path.relpath(a.model_dir, os.path.dirname(out)),
                    check={"tolerance": a.tolerance, "worst_relative_error": worst, **figures},
                    versions={"torch": torch.__version__, "transformers": __import__("transformers").__version__,

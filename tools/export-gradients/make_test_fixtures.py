@@ -66,14 +66,16 @@ def calibration(task, model, rng):
 
 
 def reference(task, model, data):
-    """Mean loss over the samples and its gradient by name, in double."""
+    """Mean loss over the samples, its gradient by name and the logits, in double."""
     model = model.double()
     model.zero_grad()
     t = {k: torch.from_numpy(v) for k, v in data.items()}
     if task == "image-classification":
-        loss = model(pixel_values=t["pixel_values"].double(), labels=t["labels"]).loss
+        o = model(pixel_values=t["pixel_values"].double(), labels=t["labels"])
+        loss, logits = o.loss, o.logits
     elif task == "sequence-classification":
-        loss = model(input_ids=t["input_ids"], attention_mask=t["attention_mask"], labels=t["labels"]).loss
+        o = model(input_ids=t["input_ids"], attention_mask=t["attention_mask"], labels=t["labels"])
+        loss, logits = o.loss, o.logits
     else:
         logits = model(input_ids=t["input_ids"], attention_mask=t["attention_mask"]).logits
         tok = F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), t["input_ids"][:, 1:].reshape(-1),
@@ -85,7 +87,7 @@ def reference(task, model, data):
     grads = {n: (torch.zeros_like(p) if p.grad is None else p.grad).detach().float().contiguous()
              for n, p in model.named_parameters()}
     model.float()
-    return float(loss), grads
+    return float(loss), grads, logits.detach().float().contiguous()
 
 
 def main(out_root):
@@ -113,8 +115,9 @@ def main(out_root):
         eg.always_mask()
         to_disk = eg.disk_names(out, task, model)
         expected = {}
-        loss, grads = reference(task, model, data)
+        loss, grads, logits = reference(task, model, data)
         expected["loss"] = torch.tensor([loss], dtype=torch.float64)
+        expected["logits"] = logits
         for n, g in grads.items():
             expected["grad." + to_disk[n]] = g
         # Perturbed weights: every weight moved by 5 % of its mean magnitude, written as a checkpoint.
@@ -125,8 +128,9 @@ def main(out_root):
                 p.add_(0.05 * p.abs().mean().clamp(min=1e-3) * torch.randn(p.shape, generator=gen))
                 perturbed[to_disk[n]] = p.detach().clone().contiguous()
         save_file(perturbed, os.path.join(out, "perturbed.safetensors"))
-        loss, grads = reference(task, model, data)
+        loss, grads, logits = reference(task, model, data)
         expected["perturbed.loss"] = torch.tensor([loss], dtype=torch.float64)
+        expected["perturbed.logits"] = logits
         for n, g in grads.items():
             expected["perturbed.grad." + to_disk[n]] = g
         save_file(expected, os.path.join(out, "expected.safetensors"),

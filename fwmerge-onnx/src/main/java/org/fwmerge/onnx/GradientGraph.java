@@ -30,6 +30,7 @@ final class GradientGraph implements AutoCloseable {
     static final String LOSS = "loss_sum";
     static final String GRADIENT_PREFIX = "grad::";
     static final String METADATA_KEY = "fwmerge.graph";
+    static final String LOGITS = "logits";
 
     /** A data input of the graph: its element type and its shape for one batch. */
     record DataInput(String name, OnnxJavaType type, long[] shape) {
@@ -44,9 +45,11 @@ final class GradientGraph implements AutoCloseable {
     final Map<String, DataInput> data;
     final String task;
     final String loss;
+    /** Whether the graph outputs the model's logits for the batch (first dimension = the batch). */
+    final boolean hasLogits;
 
     private GradientGraph(Path file, OrtSession session, int batch, Map<String, long[]> weights,
-            Map<String, DataInput> data, String task, String loss) {
+            Map<String, DataInput> data, String task, String loss, boolean hasLogits) {
         this.file = file;
         this.session = session;
         this.batch = batch;
@@ -54,6 +57,7 @@ final class GradientGraph implements AutoCloseable {
         this.data = Collections.unmodifiableMap(data);
         this.task = task;
         this.loss = loss;
+        this.hasLogits = hasLogits;
     }
 
     static GradientGraph open(Path file, int threads) {
@@ -142,7 +146,16 @@ final class GradientGraph implements AutoCloseable {
             throw new IllegalArgumentException("graph " + file + " has no weight inputs (inputs with a '"
                     + GRADIENT_PREFIX + "<name>' output)");
         }
-        return new GradientGraph(file, session, batch, weights, data, text(contract, "task"), text(contract, "loss"));
+        boolean logits = false;
+        if (outputs.containsKey(LOGITS)) {
+            TensorInfo l = tensorInfo(file, outputs, LOGITS, "output");
+            if (l.type != OnnxJavaType.FLOAT || l.getShape().length < 2 || l.getShape()[0] != batch) {
+                throw new IllegalArgumentException("graph " + file + ": output '" + LOGITS + "' must be float32 of shape"
+                        + " [batch, ...], is " + l);
+            }
+            logits = true;
+        }
+        return new GradientGraph(file, session, batch, weights, data, text(contract, "task"), text(contract, "loss"), logits);
     }
 
     private static TensorInfo tensorInfo(Path file, Map<String, NodeInfo> infos, String name, String kind) {

@@ -2,7 +2,6 @@ package org.fwmerge.onnx;
 
 import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
@@ -134,12 +133,26 @@ public final class OnnxObjective implements Objective, AutoCloseable {
 
     @Override
     public double loss(Model x) {
-        return run(x, false).loss();
+        return run(x, false, null).loss();
     }
 
     @Override
     public Evaluation evaluate(Model x) {
-        return run(x, true);
+        return run(x, true, null);
+    }
+
+    /**
+     * The model's logits at {@code x} on this objective's samples, one row per sample in order (each row
+     * the sample's logits flattened: {@code classes} values for a classifier, {@code seq_len · vocab} for a
+     * causal LM) — for predictions, e.g. the accuracy of a merge on a test set given as the calibration
+     * file. Runs only the forward part of the graph.
+     *
+     * @throws IllegalArgumentException if {@code x} does not fit the graph (as {@link #evaluate})
+     */
+    public float[][] logits(Model x) {
+        float[][] out = new float[samples.length][];
+        run(x, false, out).close();
+        return out;
     }
 
     /**
@@ -168,11 +181,16 @@ public final class OnnxObjective implements Objective, AutoCloseable {
         }
     }
 
-    private Evaluation run(Model x, boolean gradients) {
+    /** One pass over the batches: the loss, with the gradients if asked, or (into {@code logits}) the logits only. */
+    private Evaluation run(Model x, boolean gradients, float[][] logits) {
         Objects.requireNonNull(x, "x");
         synchronized (shared) {
             checkOpen();
             GradientGraph g = shared.graph;
+            if (logits != null && !g.hasLogits) {
+                throw new IllegalStateException("graph " + g.file + " has no '" + GradientGraph.LOGITS + "' output;"
+                        + " re-export it with this version of tools/export-gradients");
+            }
             checkPoint(x);
             TensorBackend backend = x.backend();
             OrtEnvironment env = OrtEnvironment.getEnvironment();
@@ -211,9 +229,18 @@ public final class OnnxObjective implements Objective, AutoCloseable {
                                     track(perBatch, OnnxTensor.createTensor(env, out, g.weights.get(name), OnnxJavaType.FLOAT)));
                         }
                     }
-                    try (OrtSession.Result r = g.session.run(inputs, Set.of(GradientGraph.LOSS), pinned)) {
-                        OnnxValue v = r.get(GradientGraph.LOSS).orElseThrow();
-                        loss += ((OnnxTensor) v).getFloatBuffer().get(0);
+                    String wanted = logits == null ? GradientGraph.LOSS : GradientGraph.LOGITS;
+                    try (OrtSession.Result r = g.session.run(inputs, Set.of(wanted), pinned)) {
+                        FloatBuffer v = ((OnnxTensor) r.get(wanted).orElseThrow()).getFloatBuffer();
+                        if (logits == null) {
+                            loss += v.get(0);
+                        } else {
+                            int width = v.remaining() / g.batch;
+                            for (int i = 0; i < g.batch && k * g.batch + i < samples.length; i++) {
+                                logits[k * g.batch + i] = new float[width];
+                                v.get(i * width, logits[k * g.batch + i]);
+                            }
+                        }
                     } finally {
                         perBatch.forEach(OnnxTensor::close);
                     }

@@ -62,6 +62,20 @@ class OnnxObjectiveTest {
                 try (Model x = Model.load(at, at.names(), backend); Evaluation e = objective.evaluate(x)) {
                     Fixtures.assertMatches(expected, prefix, e, backend, TORCH_TOLERANCE, arch + " " + prefix);
                     assertEquals(e.loss(), objective.loss(x), 1e-7 * Math.abs(e.loss()), "loss() and evaluate()");
+                    float[] want = TensorBackends.reference().toFloats(expected.load(prefix + "logits", TensorBackends.reference()));
+                    float[][] rows = objective.logits(x);
+                    assertEquals(6, rows.length);
+                    double largest = 0;
+                    for (float w : want) {
+                        largest = Math.max(largest, Math.abs(w));
+                    }
+                    int width = want.length / 6;
+                    for (int i = 0; i < 6; i++) {
+                        assertEquals(width, rows[i].length);
+                        for (int j = 0; j < width; j++) {
+                            assertEquals(want[i * width + j], rows[i][j], TORCH_TOLERANCE * largest, arch + " logits " + i);
+                        }
+                    }
                 }
             }
         }
