@@ -39,49 +39,52 @@ final class Calibration {
 
     static Calibration read(Path file, GradientGraph graph) {
         try (Checkpoint c = Safetensors.open(file)) {
-            List<String> extra = new ArrayList<>(c.names());
-            extra.removeAll(graph.data.keySet());
-            if (!extra.isEmpty()) {
-                throw new IllegalArgumentException("calibration " + file + " holds tensors that are not data inputs of"
-                        + " graph " + graph.file + ": " + GradientGraph.abbreviate(extra) + " (its data inputs: "
-                        + graph.data.keySet() + ")");
-            }
-            long n = -1;
-            String first = null;
-            for (GradientGraph.DataInput in : graph.data.values()) {
-                if (!c.contains(in.name())) {
-                    throw new IllegalArgumentException("calibration " + file + " has no tensor '" + in.name()
-                            + "', a data input of graph " + graph.file + " (its data inputs: " + graph.data.keySet() + ")");
-                }
-                TensorInfo info = c.info(in.name());
-                long[] s = info.shape();
-                long[] per = Arrays.copyOfRange(in.shape(), 1, in.shape().length);
-                if (s.length != in.shape().length || !Arrays.equals(Arrays.copyOfRange(s, 1, s.length), per)) {
-                    throw new IllegalArgumentException("calibration " + file + ": tensor '" + in.name() + "' has shape "
-                            + Arrays.toString(s) + "; graph " + graph.file + " needs [samples"
-                            + (per.length == 0 ? "" : ", " + Arrays.toString(per).substring(1)));
-                }
-                if (n >= 0 && s[0] != n) {
-                    throw new IllegalArgumentException("calibration " + file + ": tensor '" + in.name() + "' has " + s[0]
-                            + " samples, tensor '" + first + "' has " + n + " (the first dimension counts samples)");
-                }
-                n = s[0];
-                first = in.name();
-            }
-            if (n < 1) {
-                throw new IllegalArgumentException("calibration " + file + " holds no samples");
-            }
-            Calibration cal = new Calibration(Math.toIntExact(n));
-            for (GradientGraph.DataInput in : graph.data.values()) {
-                cal.load(file, c, in);
-            }
-            return cal;
+            return read(c, graph);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read calibration " + file + ": " + e.getMessage(), e);
         }
     }
 
-    private void load(Path file, Checkpoint c, GradientGraph.DataInput in) {
+    /**
+     * Reads the graph's data inputs from {@code c}; other tensors in it are ignored (one file can feed a
+     * cross-entropy graph and an entropy graph, which takes no labels).
+     */
+    static Calibration read(Checkpoint c, GradientGraph graph) {
+        String file = c.source();
+        long n = -1;
+        String first = null;
+        for (GradientGraph.DataInput in : graph.data.values()) {
+            if (!c.contains(in.name())) {
+                throw new IllegalArgumentException("calibration " + file + " has no tensor '" + in.name()
+                        + "', a data input of graph " + graph.file + " (its data inputs: " + graph.data.keySet()
+                        + "; the calibration's tensors: " + GradientGraph.abbreviate(c.names()) + ")");
+            }
+            TensorInfo info = c.info(in.name());
+            long[] s = info.shape();
+            long[] per = Arrays.copyOfRange(in.shape(), 1, in.shape().length);
+            if (s.length != in.shape().length || !Arrays.equals(Arrays.copyOfRange(s, 1, s.length), per)) {
+                throw new IllegalArgumentException("calibration " + file + ": tensor '" + in.name() + "' has shape "
+                        + Arrays.toString(s) + "; graph " + graph.file + " needs [samples"
+                        + (per.length == 0 ? "]" : ", " + Arrays.toString(per).substring(1)));
+            }
+            if (n >= 0 && s[0] != n) {
+                throw new IllegalArgumentException("calibration " + file + ": tensor '" + in.name() + "' has " + s[0]
+                        + " samples, tensor '" + first + "' has " + n + " (the first dimension counts samples)");
+            }
+            n = s[0];
+            first = in.name();
+        }
+        if (n < 1) {
+            throw new IllegalArgumentException("calibration " + file + " holds no samples");
+        }
+        Calibration cal = new Calibration(Math.toIntExact(n));
+        for (GradientGraph.DataInput in : graph.data.values()) {
+            cal.load(file, c, in);
+        }
+        return cal;
+    }
+
+    private void load(String file, Checkpoint c, GradientGraph.DataInput in) {
         TensorInfo info = c.info(in.name());
         long perRow = info.size() / samples;
         DType d = info.dtype();
@@ -129,12 +132,12 @@ final class Calibration {
         rowBytes.put(in.name(), Math.toIntExact(perRow * in.type().size));
     }
 
-    private static ByteBuffer stored(Path file, Checkpoint c, String name) {
+    private static ByteBuffer stored(String file, Checkpoint c, String name) {
         return c.storedBytes(name).orElseThrow(() -> new IllegalArgumentException("calibration " + file
                 + ": the bytes of tensor '" + name + "' cannot be read as stored")).order(ByteOrder.LITTLE_ENDIAN);
     }
 
-    private static IllegalArgumentException typeError(Path file, GradientGraph.DataInput in, DType d, String wanted) {
+    private static IllegalArgumentException typeError(String file, GradientGraph.DataInput in, DType d, String wanted) {
         return new IllegalArgumentException("calibration " + file + ": tensor '" + in.name() + "' is " + d
                 + "; graph input '" + in.name() + "' is " + in.type() + ", fed from " + wanted);
     }

@@ -70,6 +70,9 @@ final class GradientGraph implements AutoCloseable {
             options.setIntraOpNumThreads(threads);
             options.setInterOpNumThreads(1);
             options.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
+            // Between calls the merge's own kernels (ND4J's OpenMP threads) need the cores: ONNX Runtime's
+            // pool must not keep spinning on them after a run.
+            options.addConfigEntry("session.intra_op.allow_spinning", "0");
             session = env.createSession(file.toString(), options);
         } catch (OrtException e) {
             throw new IllegalArgumentException("ONNX Runtime cannot load gradient graph " + file + ": " + e.getMessage(), e);

@@ -423,6 +423,7 @@ public final class OnnxObjective implements Objective, AutoCloseable {
     public static final class Builder {
         private Path graph;
         private Path calibration;
+        private Checkpoint calibrationSamples;
         private Checkpoint fixed;
         private Integer threads;
 
@@ -436,10 +437,24 @@ public final class OnnxObjective implements Objective, AutoCloseable {
             return this;
         }
 
-        /** The safetensors file of calibration samples, one tensor per data input of the graph (required). */
+        /**
+         * The safetensors file of calibration samples, one tensor per data input of the graph (others are
+         * ignored). This or {@link #calibration(Checkpoint)} is required.
+         */
         public Builder calibration(Path file) {
-            once(calibration, "calibration");
+            once(calibration == null ? calibrationSamples : calibration, "calibration");
             calibration = Objects.requireNonNull(file, "file");
+            return this;
+        }
+
+        /**
+         * The calibration samples from a checkpoint already open (a file, or samples in memory): its
+         * tensors are read at {@link #build()} and not used afterwards. Integer inputs are read from
+         * {@link Checkpoint#storedBytes}.
+         */
+        public Builder calibration(Checkpoint samples) {
+            once(calibration == null ? calibrationSamples : calibration, "calibration");
+            calibrationSamples = Objects.requireNonNull(samples, "samples");
             return this;
         }
 
@@ -479,7 +494,7 @@ public final class OnnxObjective implements Objective, AutoCloseable {
             if (graph == null) {
                 throw new IllegalStateException("graph(...) is required before build()");
             }
-            if (calibration == null) {
+            if (calibration == null && calibrationSamples == null) {
                 throw new IllegalStateException("calibration(...) is required before build()");
             }
             GradientGraph g = GradientGraph.open(graph, threads == null ? Runtime.getRuntime().availableProcessors() : threads);
@@ -493,7 +508,7 @@ public final class OnnxObjective implements Objective, AutoCloseable {
                         }
                     }
                 }
-                Calibration cal = Calibration.read(calibration, g);
+                Calibration cal = calibration != null ? Calibration.read(calibration, g) : Calibration.read(calibrationSamples, g);
                 int[] all = new int[cal.samples];
                 Arrays.setAll(all, i -> i);
                 return new OnnxObjective(new Shared(g, cal, fixed), all, true);

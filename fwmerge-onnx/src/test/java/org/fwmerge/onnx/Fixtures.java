@@ -62,11 +62,14 @@ final class Fixtures {
      * weights) to {@code tolerance}: the loss relative to itself, each gradient by its largest entry error
      * relative to max(its largest entry, 1% of the largest entry of all gradients) — a tensor whose
      * gradient is exactly 0 in exact arithmetic (a key bias under softmax) holds only rounding.
+     *
+     * @return the worst of those relative differences
      */
-    static void assertMatches(Checkpoint expected, String prefix, Evaluation e, TensorBackend backend,
+    static double assertMatches(Checkpoint expected, String prefix, Evaluation e, TensorBackend backend,
             double tolerance, String what) {
         double torchLoss = lossF64(expected, prefix + "loss");
         assertEquals(torchLoss, e.loss(), tolerance * Math.abs(torchLoss), what + ": loss");
+        double worst = Math.abs(e.loss() - torchLoss) / Math.abs(torchLoss);
         double largest = 0;
         for (String name : e.gradient().keySet()) {
             largest = Math.max(largest, maxAbs(reference(expected, prefix, name)));
@@ -82,7 +85,9 @@ final class Fixtures {
             double scale = Math.max(maxAbs(want), 1e-2 * largest);
             assertTrue(err <= tolerance * scale, what + ": gradient of " + g.getKey() + " differs from torch's by "
                     + err + " (" + err / scale + " relative)");
+            worst = Math.max(worst, err / scale);
         }
+        return worst;
     }
 
     private static float[] reference(Checkpoint expected, String prefix, String name) {
