@@ -32,12 +32,13 @@ final class Baselines {
 
     static List<Demo.Method> methods() {
         return List.of(
-                new Demo.Method("Weight averaging", true, c -> WeightAveraging.builder().backend(c.backend()).build()),
-                new Demo.Method("Task arithmetic", true, c -> TaskArithmetic.builder().backend(c.backend()).build()),
-                new Demo.Method("TIES", true, c -> Ties.builder().backend(c.backend()).build()),
-                new Demo.Method("DARE (TA)", true, c -> Dare.builder().backend(c.backend()).build()),
+                new Demo.Method("Weight averaging", true, c -> WeightAveraging.builder().parameters(c.parameters()).backend(c.backend()).build()),
+                new Demo.Method("Task arithmetic", true, c -> TaskArithmetic.builder().parameters(c.parameters()).backend(c.backend()).build()),
+                new Demo.Method("TIES", true, c -> Ties.builder().parameters(c.parameters()).backend(c.backend()).build()),
+                new Demo.Method("DARE (TA)", true, c -> Dare.builder().parameters(c.parameters()).backend(c.backend()).build()),
                 new Demo.Method(ADAMERGING, false, c -> AdaMerging.builder().objective(c.unlabelled())
-                        .steps(ADAMERGING_STEPS).initialCoefficient(1.0 / c.poolSize()).backend(c.backend()).build()));
+                        .steps(ADAMERGING_STEPS).initialCoefficient(1.0 / c.poolSize()).parameters(c.parameters())
+                        .backend(c.backend()).build()));
     }
 
     /**

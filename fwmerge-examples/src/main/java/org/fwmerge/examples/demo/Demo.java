@@ -19,11 +19,13 @@ import org.fwmerge.Merger;
 import org.fwmerge.Model;
 import org.fwmerge.ModelPool;
 import org.fwmerge.Objective;
+import org.fwmerge.ParameterSelection;
 import org.fwmerge.SoftOptions;
 import org.fwmerge.Variant;
 import org.fwmerge.examples.zoo.MisinitializedModel;
 import org.fwmerge.examples.zoo.ProgressListener;
 import org.fwmerge.examples.zoo.TaskModel;
+import org.fwmerge.examples.zoo.VitZoo;
 import org.fwmerge.examples.zoo.Zoo;
 import org.fwmerge.examples.zoo.ZooConfig;
 import org.fwmerge.tensor.TensorBackend;
@@ -38,6 +40,8 @@ import org.fwmerge.tensor.TensorBackends;
  * <li>4…20 relevant models, evaluated on all tasks (Table 3 right);</li>
  * <li>a misinitialised candidate joins the 4 relevant ones (Fig. 1c);</li>
  * <li>the tasks' LoRA adapters, read in PEFT's layout, merged (§4);</li>
+ * <li>experiments 1-3 again on a zoo of small ViTs in Hugging Face's layout ({@link VitZoo}), whose
+ *     objectives are exported gradient graphs run by ONNX Runtime;</li>
  * </ol>
  * and the time and peak memory of each method as the pool grows (the merges of experiment 2). Writes
  * {@code results.md}, {@code results.json} and PNG charts into the output directory.
@@ -65,7 +69,7 @@ public final class Demo {
     private final PrintStream out;
     private final TensorBackend backend = TensorBackends.get();
     private Zoo zoo;
-    private final Map<List<String>, Context> contexts = new LinkedHashMap<>();
+    private final Map<String, Context> contexts = new LinkedHashMap<>();
 
     /**
      * Demo settings.
@@ -112,11 +116,42 @@ public final class Demo {
     record Method(String name, boolean dataFree, Function<Context, Merger> factory) {
     }
 
-    /** What a method may use: the objectives over the evaluated tasks, and the size of the pool it merges. */
-    record Context(Objective labelled, Objective unlabelled, TensorBackend backend, int poolSize) {
+    /**
+     * What a method may use: the objectives over the evaluated tasks, the tensors it merges and the size
+     * of the pool it merges.
+     */
+    record Context(Objective labelled, Objective unlabelled, ParameterSelection parameters, TensorBackend backend,
+            int poolSize) {
         Context forPool(int size) {
-            return new Context(labelled, unlabelled, backend, size);
+            return new Context(labelled, unlabelled, parameters, backend, size);
         }
+    }
+
+    /**
+     * A zoo as the experiments see it: its tasks, checkpoints, objectives and how a merge is scored. The
+     * MLP zoo and the ViT zoo (experiment 6) are two.
+     */
+    interface ZooView {
+        /** The task names in the zoo's order (experiment 3 adds models in it). */
+        List<String> taskNames();
+
+        /** The pre-trained checkpoint, base of every pool. */
+        Path base();
+
+        /** The task's fine-tuned checkpoint. */
+        Path checkpoint(String task);
+
+        /** The merged tensors of the pre-trained model (the "Pre-trained" row). */
+        Model baseModel(TensorBackend backend) throws IOException;
+
+        /** Test accuracy of merged tensors on a task (with the task's head). */
+        double accuracy(Model merged, String task);
+
+        /** Test accuracy of the task's own fine-tuned model. */
+        double finetunedAccuracy(String task);
+
+        /** The objectives over {@code tasks} and the merged tensors (built once per task list). */
+        Context context(List<String> tasks, TensorBackend backend);
     }
 
     /**
@@ -132,10 +167,10 @@ public final class Demo {
     static List<Method> methods() {
         List<Method> m = new ArrayList<>(Baselines.methods());
         m.add(new Method("FW-hard", false, c -> FrankWolfeMerger.builder().objective(c.labelled()).lmo(Lmo.layerWise())
-                .maxIterations(FW_HARD_ITERATIONS).backend(c.backend()).build()));
+                .maxIterations(FW_HARD_ITERATIONS).parameters(c.parameters()).backend(c.backend()).build()));
         m.add(new Method("FW-soft", false, c -> FrankWolfeMerger.builder().objective(c.labelled()).lmo(Lmo.layerWise())
                 .variant(Variant.soft(SoftOptions.perTask().withCoefficients(FW_SOFT_COEFFICIENTS))).maxIterations(FW_SOFT_ITERATIONS)
-                .backend(c.backend()).build()));
+                .parameters(c.parameters()).backend(c.backend()).build()));
         return m;
     }
 
@@ -147,21 +182,89 @@ public final class Demo {
     public Path run() throws IOException {
         long start = System.nanoTime();
         Files.createDirectories(cfg.outDir());
-        out.println("[1/7] model zoo, seed " + cfg.seed() + " (cached in " + cfg.cacheDir() + ")");
+        out.println("[1/8] model zoo, seed " + cfg.seed() + " (cached in " + cfg.cacheDir() + ")");
         zoo = Zoo.build(cfg.zoo(), cfg.cacheDir(), ProgressListener.line(System.err));
         out.printf("  ready in %.0f s; %d tasks: pre-trained mean accuracy %.3f, fine-tuned %.3f; calibration: %d "
                 + "samples per task%n", (System.nanoTime() - start) / 1e9, zoo.tasks().size(), zoo.tasks().stream().mapToDouble(TaskModel::pretrainedAccuracy).average().orElse(0),
                 zoo.tasks().stream().mapToDouble(TaskModel::finetunedAccuracy).average().orElse(0), CALIBRATION);
         Report report = new Report(cfg);
-        List<String> taskNames = zoo.tasks().stream().map(t -> t.task().name()).toList();
-        List<Path> checkpoints = zoo.tasks().stream().map(t -> t.checkpoint().orElseThrow()).toList();
+        ZooView mlp = mlpView();
+        List<String> taskNames = mlp.taskNames();
+        List<Path> checkpoints = taskNames.stream().map(mlp::checkpoint).toList();
         List<Integer> relevant = cfg.evalTasks().stream().map(taskNames::indexOf).toList();
         Map<String, Double> without = new LinkedHashMap<>();
-        try (ModelPool all = ModelPool.open(zoo.baseCheckpoint().orElseThrow(), checkpoints)) {
-            out.println("[2/7] experiment 1: merge all " + all.size() + " models, evaluate on " + cfg.evalTasks());
-            report.table1(mergeAll(all, "all " + all.size(), t -> zoo.task(t).finetunedAccuracy(), report));
+        Map<String, Map<Integer, Double>> table2 = experiments(mlp, report.mlp(), report, "[2/8]", "[3/8]", "[4/8]");
+        for (Method m : methods()) {
+            // Experiment 4's reference: the 4 relevant models alone (experiment 2's first point when it is 0).
+            Double alone = table2.get(m.name()).get(0);
+            if (alone == null) {
+                try (ModelPool pool = ModelPool.open(mlp.base(), relevant.stream().map(checkpoints::get).toList())) {
+                    alone = mergeAndScore(m, mlp, cfg.evalTasks(), pool, "4 relevant", null);
+                }
+            }
+            without.put(m.name(), alone);
+        }
 
-            out.println("[3/7] experiment 2: 4 relevant + k irrelevant models");
+        MisinitializedModel mis = zoo.misinitialized().orElseThrow(() -> new IllegalStateException(
+                "the demo's zoo configuration has no misinitialised model"));
+        out.printf("[5/8] experiment 4: a model of %s fine-tuned from another initialisation (accuracy %.3f on its "
+                + "own) joins the 4 relevant ones%n", mis.task(), mis.accuracy());
+        List<Path> withMis = new ArrayList<>(relevant.stream().map(checkpoints::get).toList());
+        withMis.add(mis.checkpoint().orElseThrow());
+        try (ModelPool pool = ModelPool.open(zoo.baseCheckpoint().orElseThrow(), withMis)) {
+            Map<String, Double> with = new LinkedHashMap<>();
+            for (Method m : methods()) {
+                with.put(m.name(), mergeAndScore(m, mlp, cfg.evalTasks(), pool, "4 + misinit", null));
+            }
+            report.misinitialized(mis, without, with);
+        }
+
+        out.println("[6/8] experiment 5: the " + taskNames.size() + " tasks' LoRA adapters (PEFT layout) merged");
+        List<Path> adapters = zoo.tasks().stream().map(t -> t.adapter().orElseThrow(() -> new IllegalStateException(
+                "the demo's zoo configuration has no LoRA adapters")).dir().orElseThrow()).toList();
+        try (ModelPool pool = ModelPool.open(zoo.baseCheckpoint().orElseThrow(), adapters)) {
+            report.lora(mergeAll(pool, mlp, "LoRA " + pool.size(), t -> zoo.task(t).adapter().orElseThrow().accuracy(), null));
+        }
+
+        long vitStart = System.nanoTime();
+        out.println("[7/8] experiment 6: a ViT zoo (Hugging Face ViTForImageClassification, trained in Java through"
+                + " its exported gradient graph), experiments 1-3 on it (cached in " + cfg.cacheDir().resolve("vit") + ")");
+        try (VitZoo vit = VitZoo.build(cfg.zoo(), cfg.cacheDir().resolve("vit"), ProgressListener.line(System.err))) {
+            out.printf("  ready in %.0f s; %d tasks: pre-trained mean accuracy %.3f, fine-tuned %.3f%n",
+                    (System.nanoTime() - vitStart) / 1e9, vit.taskNames().size(),
+                    vit.taskNames().stream().mapToDouble(vit::pretrainedAccuracy).average().orElse(0),
+                    vit.taskNames().stream().mapToDouble(vit::finetunedAccuracy).average().orElse(0));
+            report.vitZoo(vit);
+            experiments(vitView(vit), report.vit(), null, "  6.1", "  6.2", "  6.3");
+        }
+
+        out.println("[8/8] report");
+        Path cli = exportMergeConfig(checkpoints);
+        out.println("  FW-soft from the command line: java -jar fwmerge-examples/target/fwmerge.jar merge " + cli + " "
+                + cfg.outDir().resolve("cli/merged"));
+        Path results = report.write(zoo, (System.nanoTime() - start) / 1e9);
+        out.printf("done in %.0f s%n  results: %s (and results.json)%n  charts:  %s%n", (System.nanoTime() - start) / 1e9,
+                results.toAbsolutePath(), String.join(", ", report.charts().stream().map(p -> p.toAbsolutePath().toString()).toList()));
+        return results;
+    }
+
+    /**
+     * Experiments 1-3 on a zoo: all models merged (accuracy on the evaluation tasks), 4 relevant + k
+     * irrelevant, n relevant (evaluated on all tasks). With {@code costs}, experiment 2's merges are
+     * timed into it.
+     *
+     * @return experiment 2's table (method → k → mean accuracy)
+     */
+    private Map<String, Map<Integer, Double>> experiments(ZooView z, Report.Experiments into, Report costs,
+            String... steps) throws IOException {
+        List<String> taskNames = z.taskNames();
+        List<Path> checkpoints = taskNames.stream().map(z::checkpoint).toList();
+        List<Integer> relevant = cfg.evalTasks().stream().map(taskNames::indexOf).toList();
+        try (ModelPool all = ModelPool.open(z.base(), checkpoints)) {
+            out.println(steps[0] + " experiment 1: merge all " + all.size() + " models, evaluate on " + cfg.evalTasks());
+            into.table1(mergeAll(all, z, "all " + all.size(), z::finetunedAccuracy, into));
+
+            out.println(steps[1] + " experiment 2: 4 relevant + k irrelevant models");
             List<Integer> irrelevant = new ArrayList<>();
             for (int i = 0; i < taskNames.size(); i++) {
                 if (!relevant.contains(i)) {
@@ -174,18 +277,12 @@ public final class Demo {
                 idx.addAll(irrelevant.subList(0, Math.min(k, irrelevant.size())));
                 for (Method m : methods()) {
                     table2.computeIfAbsent(m.name(), x -> new LinkedHashMap<>())
-                            .put(k, mergeAndScore(m, cfg.evalTasks(), all.subset(idx), "4 + " + k, report));
+                            .put(k, mergeAndScore(m, z, cfg.evalTasks(), all.subset(idx), "4 + " + k, costs));
                 }
             }
-            report.table2(table2);
-            for (Method m : methods()) {
-                // Experiment 4's reference: the 4 relevant models alone (experiment 2's first point when it is 0).
-                Double alone = table2.get(m.name()).get(0);
-                without.put(m.name(), alone != null ? alone
-                        : mergeAndScore(m, cfg.evalTasks(), all.subset(relevant), "4 relevant", null));
-            }
+            into.table2(table2);
 
-            out.println("[4/7] experiment 3: n relevant models, evaluated on all " + taskNames.size() + " tasks"
+            out.println(steps[2] + " experiment 3: n relevant models, evaluated on all " + taskNames.size() + " tasks"
                     + (cfg.full() ? "" : " (FW-soft and the data-free baselines; --full runs every method)"));
             Map<String, Map<Integer, Double>> table3 = new LinkedHashMap<>();
             for (int n : cfg.relevantCounts()) {
@@ -196,54 +293,107 @@ public final class Demo {
                 for (Method m : methods()) {
                     if (cfg.full() || m.dataFree() || m.name().equals("FW-soft")) {
                         table3.computeIfAbsent(m.name(), x -> new LinkedHashMap<>())
-                                .put(n, mergeAndScore(m, taskNames, all.subset(idx), n + " relevant", null));
+                                .put(n, mergeAndScore(m, z, taskNames, all.subset(idx), n + " relevant", null));
                     }
                 }
             }
-            report.table3(table3);
+            into.table3(table3);
+            return table2;
         }
+    }
 
-        MisinitializedModel mis = zoo.misinitialized().orElseThrow(() -> new IllegalStateException(
-                "the demo's zoo configuration has no misinitialised model"));
-        out.printf("[5/7] experiment 4: a model of %s fine-tuned from another initialisation (accuracy %.3f on its "
-                + "own) joins the 4 relevant ones%n", mis.task(), mis.accuracy());
-        List<Path> withMis = new ArrayList<>(relevant.stream().map(checkpoints::get).toList());
-        withMis.add(mis.checkpoint().orElseThrow());
-        try (ModelPool pool = ModelPool.open(zoo.baseCheckpoint().orElseThrow(), withMis)) {
-            Map<String, Double> with = new LinkedHashMap<>();
-            for (Method m : methods()) {
-                with.put(m.name(), mergeAndScore(m, cfg.evalTasks(), pool, "4 + misinit", null));
+    /** The MLP zoo: trunks merged, each task scored with its zero-shot head. */
+    private ZooView mlpView() {
+        return new ZooView() {
+            @Override
+            public List<String> taskNames() {
+                return zoo.tasks().stream().map(t -> t.task().name()).toList();
             }
-            report.misinitialized(mis, without, with);
-        }
 
-        out.println("[6/7] experiment 5: the " + taskNames.size() + " tasks' LoRA adapters (PEFT layout) merged");
-        List<Path> adapters = zoo.tasks().stream().map(t -> t.adapter().orElseThrow(() -> new IllegalStateException(
-                "the demo's zoo configuration has no LoRA adapters")).dir().orElseThrow()).toList();
-        try (ModelPool pool = ModelPool.open(zoo.baseCheckpoint().orElseThrow(), adapters)) {
-            report.lora(mergeAll(pool, "LoRA " + pool.size(), t -> zoo.task(t).adapter().orElseThrow().accuracy(), null));
-        }
+            @Override
+            public Path base() {
+                return zoo.baseCheckpoint().orElseThrow();
+            }
 
-        out.println("[7/7] report");
-        Path cli = exportMergeConfig(checkpoints);
-        out.println("  FW-soft from the command line: java -jar fwmerge-examples/target/fwmerge.jar merge " + cli + " "
-                + cfg.outDir().resolve("cli/merged"));
-        Path results = report.write(zoo, (System.nanoTime() - start) / 1e9);
-        out.printf("done in %.0f s%n  results: %s (and results.json)%n  charts:  %s%n", (System.nanoTime() - start) / 1e9,
-                results.toAbsolutePath(), String.join(", ", report.charts().stream().map(p -> p.toAbsolutePath().toString()).toList()));
-        return results;
+            @Override
+            public Path checkpoint(String task) {
+                return zoo.task(task).checkpoint().orElseThrow();
+            }
+
+            @Override
+            public Model baseModel(TensorBackend b) {
+                return zoo.baseModel(b);
+            }
+
+            @Override
+            public double accuracy(Model merged, String task) {
+                return zoo.accuracy(merged, task);
+            }
+
+            @Override
+            public double finetunedAccuracy(String task) {
+                return zoo.task(task).finetunedAccuracy();
+            }
+
+            @Override
+            public Context context(List<String> tasks, TensorBackend b) {
+                return contexts.computeIfAbsent("mlp:" + tasks, k -> new Context(
+                        zoo.calibrationObjective(tasks, CALIBRATION, cfg.seed(), false),
+                        zoo.calibrationObjective(tasks, CALIBRATION, cfg.seed(), true), ParameterSelection.all(), b, 0));
+            }
+        };
+    }
+
+    /** The ViT zoo: encoders merged, each task calibrated and scored with its own head. */
+    private ZooView vitView(VitZoo vit) {
+        return new ZooView() {
+            @Override
+            public List<String> taskNames() {
+                return vit.taskNames();
+            }
+
+            @Override
+            public Path base() {
+                return vit.baseDir();
+            }
+
+            @Override
+            public Path checkpoint(String task) {
+                return vit.taskDir(task);
+            }
+
+            @Override
+            public Model baseModel(TensorBackend b) throws IOException {
+                return vit.baseModel(b);
+            }
+
+            @Override
+            public double accuracy(Model merged, String task) {
+                return vit.accuracy(merged, task);
+            }
+
+            @Override
+            public double finetunedAccuracy(String task) {
+                return vit.finetunedAccuracy(task);
+            }
+
+            @Override
+            public Context context(List<String> tasks, TensorBackend b) {
+                return new Context(vit.objective(tasks, false), vit.objective(tasks, true), VitZoo.encoder(), b, 0);
+            }
+        };
     }
 
     /**
      * Experiments 1 and 5: every method on the pool, accuracy on the evaluation tasks, with the
      * pre-trained model and the individual models ({@code individual}: a task's own model's accuracy)
-     * as reference rows; with a report, FW's traces and AdaMerging's coefficients are recorded.
+     * as reference rows; with {@code traces}, FW's traces and AdaMerging's coefficients are recorded.
      */
-    private Map<String, Map<String, Double>> mergeAll(ModelPool pool, String label,
-            Function<String, Double> individual, Report report) {
+    private Map<String, Map<String, Double>> mergeAll(ModelPool pool, ZooView z, String label,
+            Function<String, Double> individual, Report.Experiments traces) throws IOException {
         Map<String, Map<String, Double>> table = new LinkedHashMap<>();
-        try (Model base = zoo.baseModel(backend)) {
-            table.put(Report.PRETRAINED, accuracies(base, cfg.evalTasks()));
+        try (Model base = z.baseModel(backend)) {
+            table.put(Report.PRETRAINED, accuracies(z, base, cfg.evalTasks()));
         }
         Map<String, Double> ind = new LinkedHashMap<>();
         cfg.evalTasks().forEach(t -> ind.put(t, individual.apply(t)));
@@ -251,13 +401,13 @@ public final class Demo {
         for (Method m : methods()) {
             // Not recorded for the cost table: the first merge of each method also pays one-time costs
             // (JIT, the heap growing, ND4J and SameDiff set-up); experiment 2 has the same pool size.
-            MergeResult r = measured(m, context(cfg.evalTasks()), pool, label, null);
-            table.put(m.name(), accuracies(r.model(), cfg.evalTasks()));
-            if (report != null && m.name().startsWith("FW")) {
-                report.trace(m.name(), r.iterations());
+            MergeResult r = measured(m, z.context(cfg.evalTasks(), backend), pool, label, null);
+            table.put(m.name(), accuracies(z, r.model(), cfg.evalTasks()));
+            if (traces != null && m.name().startsWith("FW")) {
+                traces.trace(m.name(), r.iterations());
             }
-            if (report != null && m.name().equals(Baselines.ADAMERGING)) {
-                report.adaMergingCoefficients(r.blocks(), Baselines.coefficientSums(r));
+            if (traces != null && m.name().equals(Baselines.ADAMERGING)) {
+                traces.adaMergingCoefficients(r.blocks(), Baselines.coefficientSums(r));
             }
             r.model().close();
         }
@@ -266,10 +416,10 @@ public final class Demo {
     }
 
     /** One merge, its mean accuracy over {@code tasks} (the objective's tasks too); with a report, its cost. */
-    private double mergeAndScore(Method m, List<String> tasks, ModelPool pool, String label, Report report) {
-        MergeResult r = measured(m, context(tasks), pool, label, report);
+    private double mergeAndScore(Method m, ZooView z, List<String> tasks, ModelPool pool, String label, Report report) {
+        MergeResult r = measured(m, z.context(tasks, backend), pool, label, report);
         try (Model merged = r.model()) {
-            return mean(accuracies(merged, tasks));
+            return mean(accuracies(z, merged, tasks));
         }
     }
 
@@ -318,17 +468,10 @@ public final class Demo {
         return file;
     }
 
-    /** The mean calibration losses (labelled and entropy) over the tasks, built once per task list. */
-    private Context context(List<String> tasks) {
-        return contexts.computeIfAbsent(List.copyOf(tasks), t -> new Context(
-                zoo.calibrationObjective(t, CALIBRATION, cfg.seed(), false),
-                zoo.calibrationObjective(t, CALIBRATION, cfg.seed(), true), backend, 0));
-    }
-
-    private Map<String, Double> accuracies(Model trunk, List<String> tasks) {
+    private static Map<String, Double> accuracies(ZooView z, Model merged, List<String> tasks) {
         Map<String, Double> acc = new LinkedHashMap<>();
         for (String t : tasks) {
-            acc.put(t, zoo.accuracy(trunk, t));
+            acc.put(t, z.accuracy(merged, t));
         }
         return acc;
     }

@@ -14,6 +14,7 @@ import org.fwmerge.baseline.AdaMerging;
 import org.fwmerge.baseline.TaskArithmetic;
 import org.fwmerge.examples.zoo.MisinitializedModel;
 import org.fwmerge.examples.zoo.TaskModel;
+import org.fwmerge.examples.zoo.VitZoo;
 import org.fwmerge.examples.zoo.Zoo;
 import org.fwmerge.io.AtomicFiles;
 import org.knowm.xchart.BitmapEncoder;
@@ -27,16 +28,46 @@ final class Report {
     static final String PRETRAINED = "Pre-trained";
     static final String INDIVIDUAL = "Individual (upper bound)";
 
+    /** The tables of experiments 1-3 on one zoo, with experiment 1's FW traces and AdaMerging's weights. */
+    static final class Experiments {
+        private final Map<String, List<IterationRecord>> traces = new LinkedHashMap<>();
+        private List<String> adaBlocks = List.of();
+        private double[] adaSums;
+        private Map<String, Map<String, Double>> table1 = Map.of();
+        private Map<String, Map<Integer, Double>> table2 = Map.of();
+        private Map<String, Map<Integer, Double>> table3 = Map.of();
+
+        void trace(String method, List<IterationRecord> records) {
+            traces.put(method, records);
+        }
+
+        /** Σ_i λ_{i,b} per block after AdaMerging in experiment 1 (1 at the start). */
+        void adaMergingCoefficients(List<String> blocks, double[] sums) {
+            adaBlocks = List.copyOf(blocks);
+            adaSums = sums.clone();
+        }
+
+        void table1(Map<String, Map<String, Double>> t) {
+            table1 = t;
+        }
+
+        void table2(Map<String, Map<Integer, Double>> t) {
+            table2 = t;
+        }
+
+        void table3(Map<String, Map<Integer, Double>> t) {
+            table3 = t;
+        }
+    }
+
     private final Demo.DemoConfig cfg;
-    private final Map<String, List<IterationRecord>> traces = new LinkedHashMap<>();
+    private final Experiments mlp = new Experiments();
+    private final Experiments vit = new Experiments();
+    /** The ViT zoo's tasks: name → {pre-trained, fine-tuned} accuracy. */
+    private final Map<String, double[]> vitZoo = new LinkedHashMap<>();
     private final Map<String, Map<Integer, Double>> millis = new LinkedHashMap<>();
     private final Map<String, Map<Integer, Double>> tensorMb = new LinkedHashMap<>();
     private final Map<String, Map<Integer, Double>> processMb = new LinkedHashMap<>();
-    private List<String> adaBlocks = List.of();
-    private double[] adaSums;
-    private Map<String, Map<String, Double>> table1 = Map.of();
-    private Map<String, Map<Integer, Double>> table2 = Map.of();
-    private Map<String, Map<Integer, Double>> table3 = Map.of();
     private MisinitializedModel misinitialized;
     private Map<String, Double> withoutMisinitialized = Map.of();
     private Map<String, Double> withMisinitialized = Map.of();
@@ -47,8 +78,21 @@ final class Report {
         this.cfg = cfg;
     }
 
-    void trace(String method, List<IterationRecord> records) {
-        traces.put(method, records);
+    /** Experiments 1-3 on the MLP zoo. */
+    Experiments mlp() {
+        return mlp;
+    }
+
+    /** Experiments 1-3 on the ViT zoo (experiment 6). */
+    Experiments vit() {
+        return vit;
+    }
+
+    /** The ViT zoo's per-task accuracies. */
+    void vitZoo(VitZoo zoo) {
+        for (String t : zoo.taskNames()) {
+            vitZoo.put(t, new double[] {zoo.pretrainedAccuracy(t), zoo.finetunedAccuracy(t)});
+        }
     }
 
     /** Records one merge's cost (experiment 4). */
@@ -65,24 +109,6 @@ final class Report {
     /** Several merges of one size (experiment 2 with k beyond the pool) keep the largest figure. */
     private static void put(Map<String, Map<Integer, Double>> table, String method, int poolSize, double value) {
         table.computeIfAbsent(method, m -> new TreeMap<>()).merge(poolSize, value, Math::max);
-    }
-
-    /** Σ_i λ_{i,b} per block after AdaMerging in experiment 1 (1 at the start). */
-    void adaMergingCoefficients(List<String> blocks, double[] sums) {
-        adaBlocks = List.copyOf(blocks);
-        adaSums = sums.clone();
-    }
-
-    void table1(Map<String, Map<String, Double>> t) {
-        table1 = t;
-    }
-
-    void table2(Map<String, Map<Integer, Double>> t) {
-        table2 = t;
-    }
-
-    void table3(Map<String, Map<Integer, Double>> t) {
-        table3 = t;
     }
 
     /** Experiment 4: each method's mean accuracy on the 4 relevant models without and with the misinitialised one. */
@@ -129,22 +155,15 @@ final class Report {
                 lora.isEmpty() ? "" : String.format("%.3f", zoo.tasks().stream()
                         .mapToDouble(t -> t.adapter().orElseThrow().accuracy()).average().orElse(Double.NaN))));
         md.append("\n## Experiment 1: merge all ").append(zoo.tasks().size()).append(" models, accuracy on 4 tasks (cf. paper Table 2)\n\n");
-        appendTaskTable(md, table1);
-        if (adaSums != null) {
-            md.append("\nAdaMerging raised the total task-vector weight Σᵢλᵢ from 1 to ");
-            StringBuilder parts = new StringBuilder();
-            for (int b = 0; b < adaSums.length; b++) {
-                parts.append(parts.length() == 0 ? "" : ", ").append(String.format("%.2f (%s)", adaSums[b], adaBlocks.get(b)));
-            }
-            md.append(parts).append(": minimising prediction entropy rewards larger logits, right or wrong.\n");
-        }
+        appendTaskTable(md, mlp.table1);
+        appendAdaMerging(md, mlp);
         md.append("\n## Experiment 2: 4 relevant + k irrelevant models, mean accuracy on the 4 tasks (cf. Table 3 left)\n\n");
-        appendSeries(md, table2, "k irrelevant", "%.3f");
-        charts.add(chart(table2, "Adding irrelevant models", "irrelevant models added to the 4 relevant ones",
+        appendSeries(md, mlp.table2, "k irrelevant", "%.3f");
+        charts.add(chart(mlp.table2, "Adding irrelevant models", "irrelevant models added to the 4 relevant ones",
                 cfg.outDir().resolve("accuracy-vs-irrelevant.png")));
         md.append("\n## Experiment 3: n relevant models, mean accuracy on all tasks (cf. Table 3 right)\n\n");
-        appendSeries(md, table3, "n relevant", "%.3f");
-        charts.add(chart(table3, "Adding relevant models", "relevant models in the pool",
+        appendSeries(md, mlp.table3, "n relevant", "%.3f");
+        charts.add(chart(mlp.table3, "Adding relevant models", "relevant models in the pool",
                 cfg.outDir().resolve("accuracy-vs-relevant.png")));
         if (misinitialized != null) {
             md.append(String.format("%n## Experiment 4: a misinitialised model joins the 4 relevant ones (cf. Fig. 1c)%n%n"
@@ -163,6 +182,7 @@ final class Report {
                     zoo.tasks().size(), zoo.tasks().get(0).adapter().orElseThrow().rank()));
             appendTaskTable(md, lora);
         }
+        appendVit(md);
         md.append("\n## Cost by pool size (merges of experiment 2)\n\nExperiment 1 ran every method "
                 + "first, so one-time start-up costs (JIT, heap growth, ND4J set-up) are not in these figures.\n\n"
                 + "Wall time (ms), one merge, building the merger included:\n\n");
@@ -180,13 +200,7 @@ final class Report {
             appendSeries(md, processMb, "pool size", "%.1f");
         }
         md.append("\n## FW loss and gap per iteration (experiment 1)\n\n");
-        traces.forEach((m, recs) -> {
-            md.append("- ").append(m).append(": ");
-            for (IterationRecord r : recs) {
-                md.append(String.format("t=%d loss %.4f gap %.3g; ", r.iteration(), r.loss(), r.gap()));
-            }
-            md.append('\n');
-        });
+        appendTraces(md, mlp);
         charts.add(traceChart("FW calibration loss per iteration", "loss (mean over the evaluated tasks)",
                 IterationRecord::loss, false, cfg.outDir().resolve("fw-trace.png")));
         charts.add(traceChart("FW duality gap per iteration", "gap (log scale)", IterationRecord::gap, true,
@@ -194,10 +208,66 @@ final class Report {
         md.append("\n![accuracy vs irrelevant models](accuracy-vs-irrelevant.png)\n![FW loss](fw-trace.png)\n"
                 + "![FW gap](fw-gap.png)\n");
         md.append("![accuracy vs relevant models](accuracy-vs-relevant.png)\n");
+        md.append("![ViT: accuracy vs irrelevant models](vit-accuracy-vs-irrelevant.png)\n"
+                + "![ViT: accuracy vs relevant models](vit-accuracy-vs-relevant.png)\n");
         AtomicFiles.writeString(cfg.outDir().resolve("results.json"), json());
         Path file = cfg.outDir().resolve("results.md");
         AtomicFiles.writeString(file, md.toString());
         return file;
+    }
+
+    private static void appendAdaMerging(StringBuilder md, Experiments e) {
+        if (e.adaSums != null) {
+            md.append("\nAdaMerging raised the total task-vector weight Σᵢλᵢ from 1 to ");
+            StringBuilder parts = new StringBuilder();
+            for (int b = 0; b < e.adaSums.length; b++) {
+                parts.append(parts.length() == 0 ? "" : ", ").append(String.format("%.2f (%s)", e.adaSums[b], e.adaBlocks.get(b)));
+            }
+            md.append(parts).append(": minimising prediction entropy rewards larger logits, right or wrong.\n");
+        }
+    }
+
+    private static void appendTraces(StringBuilder md, Experiments e) {
+        e.traces.forEach((m, recs) -> {
+            md.append("- ").append(m).append(": ");
+            for (IterationRecord r : recs) {
+                md.append(String.format("t=%d loss %.4f gap %.3g; ", r.iteration(), r.loss(), r.gap()));
+            }
+            md.append('\n');
+        });
+    }
+
+    /** Experiment 6: the ViT zoo and experiments 1-3 on it. */
+    private void appendVit(StringBuilder md) throws IOException {
+        if (vitZoo.isEmpty()) {
+            return;
+        }
+        md.append(String.format("%n## Experiment 6: a ViT zoo (Hugging Face ViTForImageClassification)%n%n"
+                + "A small ViT (%s) pre-trained on the original images and fine-tuned per task, all in Java by Adam over "
+                + "the gradients of one exported ONNX graph (tools/export-gradients); each task keeps its own head, the "
+                + "encoders are merged. Objectives: the sum over the evaluated tasks of each one's mean cross-entropy "
+                + "(FW) or prediction entropy (AdaMerging) on %d calibration samples, run by ONNX Runtime.%n%n",
+                VitZoo.DESCRIPTION, VitZoo.CALIBRATION));
+        md.append("| task | pre-trained (zero-shot head) | fine-tuned |\n|---|---|---|\n");
+        vitZoo.forEach((t, a) -> md.append(String.format("| %s | %.3f | %.3f |%n", t, a[0], a[1])));
+        md.append(String.format("| mean | %.3f | %.3f |%n", vitMean(0), vitMean(1)));
+        md.append("\n### 6.1 Experiment 1 on the ViT zoo: all merged, accuracy on 4 tasks\n\n");
+        appendTaskTable(md, vit.table1);
+        appendAdaMerging(md, vit);
+        md.append("\n### 6.2 Experiment 2 on the ViT zoo: 4 relevant + k irrelevant models\n\n");
+        appendSeries(md, vit.table2, "k irrelevant", "%.3f");
+        charts.add(chart(vit.table2, "ViT: adding irrelevant models", "irrelevant models added to the 4 relevant ones",
+                cfg.outDir().resolve("vit-accuracy-vs-irrelevant.png")));
+        md.append("\n### 6.3 Experiment 3 on the ViT zoo: n relevant models, accuracy on all tasks\n\n");
+        appendSeries(md, vit.table3, "n relevant", "%.3f");
+        charts.add(chart(vit.table3, "ViT: adding relevant models", "relevant models in the pool",
+                cfg.outDir().resolve("vit-accuracy-vs-relevant.png")));
+        md.append("\nFW loss and gap per iteration (experiment 6.1):\n\n");
+        appendTraces(md, vit);
+    }
+
+    private double vitMean(int column) {
+        return vitZoo.values().stream().mapToDouble(a -> a[column]).average().orElse(Double.NaN);
     }
 
     /** A per-task table with a mean column (experiments 1 and 5). */
@@ -220,10 +290,7 @@ final class Report {
         StringBuilder j = new StringBuilder("{\n  \"seed\": ").append(cfg.seed())
                 .append(",\n  \"calibration_samples_per_task\": ").append(Demo.CALIBRATION)
                 .append(",\n  \"experiments\": {\n");
-        j.append("    \"all\": {\"tasks\": ").append(strings(cfg.evalTasks())).append(", \"methods\": ")
-                .append(means(table1, false)).append(", \"reference\": ").append(means(table1, true)).append("},\n");
-        j.append("    \"irrelevant\": ").append(series(table2)).append(",\n");
-        j.append("    \"relevant\": ").append(series(table3)).append(",\n");
+        j.append(experimentsJson(mlp, "    ")).append(",\n");
         j.append("    \"misinitialized\": {\"task\": ").append(misinitialized == null ? "null"
                 : quote(misinitialized.task())).append(", \"methods\": {");
         String sep = "";
@@ -234,8 +301,26 @@ final class Report {
         }
         j.append("}},\n");
         j.append("    \"lora\": {\"methods\": ").append(means(lora, false)).append(", \"reference\": ")
-                .append(means(lora, true)).append("}\n  }\n}\n");
-        return j.toString();
+                .append(means(lora, true)).append("}\n  }");
+        if (!vitZoo.isEmpty()) {
+            j.append(",\n  \"vit\": {\n    \"zoo\": {\"pretrained\": ").append(num(vitMean(0))).append(", \"finetuned\": ")
+                    .append(num(vitMean(1))).append(", \"tasks\": {");
+            String between = "";
+            for (Map.Entry<String, double[]> e : vitZoo.entrySet()) {
+                j.append(between).append(quote(e.getKey())).append(": {\"pretrained\": ").append(num(e.getValue()[0]))
+                        .append(", \"finetuned\": ").append(num(e.getValue()[1])).append('}');
+                between = ", ";
+            }
+            j.append("}},\n    \"experiments\": {\n").append(experimentsJson(vit, "      ")).append("\n    }\n  }");
+        }
+        return j.append("\n}\n").toString();
+    }
+
+    /** Experiments 1-3 of a zoo as the "all", "irrelevant" and "relevant" entries. */
+    private String experimentsJson(Experiments e, String indent) {
+        return indent + "\"all\": {\"tasks\": " + strings(cfg.evalTasks()) + ", \"methods\": " + means(e.table1, false)
+                + ", \"reference\": " + means(e.table1, true) + "},\n" + indent + "\"irrelevant\": " + series(e.table2)
+                + ",\n" + indent + "\"relevant\": " + series(e.table3);
     }
 
     private static String means(Map<String, Map<String, Double>> table, boolean reference) {
@@ -327,7 +412,7 @@ final class Report {
                 .build();
         c.getStyler().setLegendPosition(Styler.LegendPosition.InsideNE);
         c.getStyler().setYAxisLogarithmic(log);
-        traces.forEach((m, recs) -> {
+        mlp.traces.forEach((m, recs) -> {
             // A log axis cannot show a zero gap (an exact optimum); such points are left out.
             List<IterationRecord> shown = recs.stream().filter(r -> !log || value.applyAsDouble(r) > 0).toList();
             if (!shown.isEmpty()) {

@@ -82,9 +82,37 @@ class DemoSmokeTest {
         assertTrue(md.contains("## Experiment 5"), "experiment 5 ran");
     }
 
+    /** Experiment 6: the ViT zoo, trained through its ONNX graph, and experiments 1-3 on it. */
+    @Test
+    void vitZoo_isTrained_andExperimentsOneToThreeRunOnIt() {
+        String vit = md.substring(md.indexOf("## Experiment 6"));
+        Matcher row = Pattern.compile("\\| (\\w+) \\| ([0-9.]+) \\| ([0-9.]+) \\|\n").matcher(vit);
+        int rows = 0;
+        while (row.find() && !row.group(1).equals("mean")) {
+            rows++;
+        }
+        assertEquals(3, rows, "three ViT zoo rows in\n" + vit);
+        Matcher mean = Pattern.compile("\\| mean \\| ([0-9.]+) \\| ([0-9.]+) \\|").matcher(vit);
+        assertTrue(mean.find(), vit);
+        assertTrue(Double.parseDouble(mean.group(2)) > Double.parseDouble(mean.group(1)), "fine-tuning helps the ViTs");
+        for (String part : List.of("### 6.1", "| FW-soft | ", "| AdaMerging | ", "### 6.2", "### 6.3", "| n relevant=3 |")) {
+            assertTrue(vit.contains(part), part + " in\n" + vit);
+        }
+        for (String key : List.of("\"vit\": {", "\"zoo\": {\"pretrained\": ", "\"digits_perm1\": {\"pretrained\": ")) {
+            assertTrue(json.contains(key), key + " in\n" + json);
+        }
+        Matcher jsonVitSoft = Pattern.compile("\"vit\": \\{.*?\"all\": \\{[^}]*\"methods\": \\{[^}]*\"FW-soft\": ([0-9.]+)",
+                Pattern.DOTALL).matcher(json);
+        assertTrue(jsonVitSoft.find(), json);
+        Matcher tableVitSoft = Pattern.compile("\\| FW-soft \\| [0-9.]+ \\| [0-9.]+ \\| ([0-9.]+) \\|").matcher(vit);
+        assertTrue(tableVitSoft.find(), vit);
+        assertEquals(Double.parseDouble(tableVitSoft.group(1)), Double.parseDouble(jsonVitSoft.group(1)), 0.0005);
+    }
+
     @Test
     void charts_areWritten() throws Exception {
-        for (String chart : List.of("accuracy-vs-irrelevant.png", "accuracy-vs-relevant.png", "fw-trace.png", "fw-gap.png")) {
+        for (String chart : List.of("accuracy-vs-irrelevant.png", "accuracy-vs-relevant.png", "fw-trace.png", "fw-gap.png",
+                "vit-accuracy-vs-irrelevant.png", "vit-accuracy-vs-relevant.png")) {
             Path png = dir.resolve("out").resolve(chart);
             assertTrue(Files.size(png) > 1000, chart);
             byte[] head = java.util.Arrays.copyOf(Files.readAllBytes(png), 8);
