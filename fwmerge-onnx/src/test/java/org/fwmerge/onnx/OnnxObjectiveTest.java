@@ -62,8 +62,8 @@ class OnnxObjectiveTest {
                 try (Model x = Model.load(at, at.names(), backend); Evaluation e = objective.evaluate(x)) {
                     double worst = Fixtures.assertMatches(expected, prefix, e, backend, TORCH_TOLERANCE, arch + " " + prefix);
                     // The figure the README quotes per architecture.
-                    System.out.printf("%s %son %s: loss and gradients within %.1e of torch (relative)%n", arch, prefix,
-                            backend, worst);
+                    System.out.printf("%s at the %s weights on %s: loss and gradients within %.1e of torch (relative)%n",
+                            arch, prefix.isEmpty() ? "checkpoint's" : "perturbed", backend, worst);
                     assertEquals(e.loss(), objective.loss(x), 1e-7 * Math.abs(e.loss()), "loss() and evaluate()");
                     float[] want = TensorBackends.reference().toFloats(expected.load(prefix + "logits", TensorBackends.reference()));
                     float[][] rows = objective.logits(x);

@@ -154,17 +154,10 @@ final class Report {
                 zoo.tasks().stream().mapToDouble(TaskModel::finetunedAccuracy).average().orElse(Double.NaN),
                 lora.isEmpty() ? "" : String.format("%.3f", zoo.tasks().stream()
                         .mapToDouble(t -> t.adapter().orElseThrow().accuracy()).average().orElse(Double.NaN))));
-        md.append("\n## Experiment 1: merge all ").append(zoo.tasks().size()).append(" models, accuracy on 4 tasks (cf. paper Table 2)\n\n");
-        appendTaskTable(md, mlp.table1);
-        appendAdaMerging(md, mlp);
-        md.append("\n## Experiment 2: 4 relevant + k irrelevant models, mean accuracy on the 4 tasks (cf. Table 3 left)\n\n");
-        appendSeries(md, mlp.table2, "k irrelevant", "%.3f");
-        charts.add(chart(mlp.table2, "Adding irrelevant models", "irrelevant models added to the 4 relevant ones",
-                cfg.outDir().resolve("accuracy-vs-irrelevant.png")));
-        md.append("\n## Experiment 3: n relevant models, mean accuracy on all tasks (cf. Table 3 right)\n\n");
-        appendSeries(md, mlp.table3, "n relevant", "%.3f");
-        charts.add(chart(mlp.table3, "Adding relevant models", "relevant models in the pool",
-                cfg.outDir().resolve("accuracy-vs-relevant.png")));
+        appendExperiments(md, mlp, "", new String[] {
+            "## Experiment 1: merge all " + zoo.tasks().size() + " models, accuracy on 4 tasks (cf. paper Table 2)",
+            "## Experiment 2: 4 relevant + k irrelevant models, mean accuracy on the 4 tasks (cf. Table 3 left)",
+            "## Experiment 3: n relevant models, mean accuracy on all tasks (cf. Table 3 right)"});
         if (misinitialized != null) {
             md.append(String.format("%n## Experiment 4: a misinitialised model joins the 4 relevant ones (cf. Fig. 1c)%n%n"
                     + "A model of %s fine-tuned from a differently initialised pre-trained trunk (%.3f on its task with "
@@ -237,6 +230,27 @@ final class Report {
         });
     }
 
+    /**
+     * Experiments 1-3 of a zoo under the given headings, with their charts; a zoo other than the first is
+     * named ({@code zoo}, e.g. "ViT") in the charts' titles and file names.
+     */
+    private void appendExperiments(StringBuilder md, Experiments e, String zoo, String[] headings)
+            throws IOException {
+        String title = zoo.isEmpty() ? "" : zoo + ": ";
+        String chartPrefix = zoo.isEmpty() ? "" : zoo.toLowerCase(java.util.Locale.ROOT) + "-";
+        md.append('\n').append(headings[0]).append("\n\n");
+        appendTaskTable(md, e.table1);
+        appendAdaMerging(md, e);
+        md.append('\n').append(headings[1]).append("\n\n");
+        appendSeries(md, e.table2, "k irrelevant", "%.3f");
+        charts.add(chart(e.table2, title + "Adding irrelevant models", "irrelevant models added to the 4 relevant ones",
+                cfg.outDir().resolve(chartPrefix + "accuracy-vs-irrelevant.png")));
+        md.append('\n').append(headings[2]).append("\n\n");
+        appendSeries(md, e.table3, "n relevant", "%.3f");
+        charts.add(chart(e.table3, title + "Adding relevant models", "relevant models in the pool",
+                cfg.outDir().resolve(chartPrefix + "accuracy-vs-relevant.png")));
+    }
+
     /** Experiment 6: the ViT zoo and experiments 1-3 on it. */
     private void appendVit(StringBuilder md) throws IOException {
         if (vitZoo.isEmpty()) {
@@ -251,17 +265,10 @@ final class Report {
         md.append("| task | pre-trained (zero-shot head) | fine-tuned |\n|---|---|---|\n");
         vitZoo.forEach((t, a) -> md.append(String.format("| %s | %.3f | %.3f |%n", t, a[0], a[1])));
         md.append(String.format("| mean | %.3f | %.3f |%n", vitMean(0), vitMean(1)));
-        md.append("\n### 6.1 Experiment 1 on the ViT zoo: all merged, accuracy on 4 tasks\n\n");
-        appendTaskTable(md, vit.table1);
-        appendAdaMerging(md, vit);
-        md.append("\n### 6.2 Experiment 2 on the ViT zoo: 4 relevant + k irrelevant models\n\n");
-        appendSeries(md, vit.table2, "k irrelevant", "%.3f");
-        charts.add(chart(vit.table2, "ViT: adding irrelevant models", "irrelevant models added to the 4 relevant ones",
-                cfg.outDir().resolve("vit-accuracy-vs-irrelevant.png")));
-        md.append("\n### 6.3 Experiment 3 on the ViT zoo: n relevant models, accuracy on all tasks\n\n");
-        appendSeries(md, vit.table3, "n relevant", "%.3f");
-        charts.add(chart(vit.table3, "ViT: adding relevant models", "relevant models in the pool",
-                cfg.outDir().resolve("vit-accuracy-vs-relevant.png")));
+        appendExperiments(md, vit, "ViT", new String[] {
+            "### 6.1 Experiment 1 on the ViT zoo: all merged, accuracy on 4 tasks",
+            "### 6.2 Experiment 2 on the ViT zoo: 4 relevant + k irrelevant models",
+            "### 6.3 Experiment 3 on the ViT zoo: n relevant models, accuracy on all tasks"});
         md.append("\nFW loss and gap per iteration (experiment 6.1):\n\n");
         appendTraces(md, vit);
     }
