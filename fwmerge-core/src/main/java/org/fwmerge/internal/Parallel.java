@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinTask;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Splits a streaming pass over {@code [0, n)} into one contiguous range per core, run on the caller
@@ -29,23 +30,18 @@ public final class Parallel {
     public static <T> List<T> ranges(long n, RangeTask<T> task) {
         int cores = ForkJoinPool.getCommonPoolParallelism() + 1;
         int parts = (int) Math.max(1, Math.min(cores, n / MIN_PER_RANGE));
-        long step = (n + parts - 1) / parts;
-        step = (step + Kernels.CHUNK - 1) / Kernels.CHUNK * Kernels.CHUNK;
+        long step = ((n + parts - 1) / parts + Kernels.CHUNK - 1) / Kernels.CHUNK * Kernels.CHUNK;
+        AtomicReference<Throwable> failure = new AtomicReference<>();
         List<ForkJoinTask<T>> forked = new ArrayList<>();
         for (int p = 1; p < parts && p * step < n; p++) {
             long from = p * step;
             long to = Math.min(n, from + step);
-            forked.add(ForkJoinPool.commonPool().submit(() -> task.run(from, to)));
+            forked.add(ForkJoinPool.commonPool().submit(() -> recording(failure, () -> task.run(from, to))));
         }
         List<T> out = new ArrayList<>();
-        Throwable failure = null;
-        try {
-            out.add(task.run(0, Math.min(n, step)));
-        } catch (RuntimeException | Error e) {
-            failure = e;
-        }
-        failure = joinAll(forked, out, failure);
-        rethrow(failure);
+        out.add(recording(failure, () -> task.run(0, Math.min(n, step))));
+        rethrow(joinAll(forked, out, null));
+        rethrow(failure.get());
         return out;
     }
 
@@ -56,14 +52,13 @@ public final class Parallel {
     public static <T> List<T> items(int count, java.util.function.IntFunction<T> task) {
         Object[] results = new Object[count];
         java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
-        java.util.concurrent.atomic.AtomicBoolean failed = new java.util.concurrent.atomic.AtomicBoolean();
+        AtomicReference<Throwable> failure = new AtomicReference<>();
         Runnable worker = () -> {
-            for (int i = next.getAndIncrement(); i < count && !failed.get(); i = next.getAndIncrement()) {
+            for (int i = next.getAndIncrement(); i < count && failure.get() == null; i = next.getAndIncrement()) {
                 try {
                     results[i] = task.apply(i);
                 } catch (RuntimeException | Error e) {
-                    failed.set(true);
-                    throw e;
+                    failure.compareAndSet(null, e);
                 }
             }
         };
@@ -72,13 +67,9 @@ public final class Parallel {
         for (int h = 0; h < helpers; h++) {
             forked.add(ForkJoinPool.commonPool().submit(worker));
         }
-        Throwable failure = null;
-        try {
-            worker.run();
-        } catch (RuntimeException | Error e) {
-            failure = e;
-        }
-        rethrow(joinAll(forked, null, failure));
+        worker.run();
+        rethrow(joinAll(forked, null, null));
+        rethrow(failure.get());
         List<T> out = new ArrayList<>(count);
         for (Object r : results) {
             @SuppressWarnings("unchecked")
@@ -105,6 +96,20 @@ public final class Parallel {
             }
         }
         return failure;
+    }
+
+    /**
+     * Runs {@code work}, recording its failure (the first one wins) instead of throwing it: a failure
+     * that crossed {@link ForkJoinTask#join()} would arrive as a copy whose message is the original's
+     * {@code toString()}, so callers rethrow the recorded original.
+     */
+    private static <T> T recording(AtomicReference<Throwable> failure, java.util.function.Supplier<T> work) {
+        try {
+            return work.get();
+        } catch (RuntimeException | Error e) {
+            failure.compareAndSet(null, e);
+            return null;
+        }
     }
 
     private static void rethrow(Throwable failure) {

@@ -25,7 +25,7 @@ import org.fwmerge.io.TensorReader;
  */
 final class Calibration {
 
-    /** One batch: a buffer per data input and the sample weights (1 for a sample, 0 for padding). */
+    /** One batch: a buffer per data input and the sample weights (1/n for each of the n samples, 0 for padding). */
     record Batch(Map<String, ByteBuffer> data, ByteBuffer sampleWeight) {
     }
 
@@ -152,10 +152,12 @@ final class Calibration {
 
     /**
      * The batches over {@code samples} (indices into this calibration set), each of {@code batch} rows, in
-     * order.
+     * order. Each sample weighs 1/n, so the graph's weighted sums over all batches add up to the mean loss
+     * and its gradient directly (no scaling pass over the gradients afterwards).
      */
     List<Batch> batches(int[] samples, int batch) {
         List<Batch> out = new ArrayList<>();
+        float weight = (float) (1.0 / samples.length);
         for (int from = 0; from < samples.length; from += batch) {
             Map<String, ByteBuffer> data = new LinkedHashMap<>();
             int real = Math.min(batch, samples.length - from);
@@ -170,7 +172,7 @@ final class Calibration {
             }
             ByteBuffer w = ByteBuffer.allocateDirect(Float.BYTES * batch).order(ByteOrder.nativeOrder());
             for (int i = 0; i < batch; i++) {
-                w.putFloat(i * Float.BYTES, i < real ? 1f : 0f);
+                w.putFloat(i * Float.BYTES, i < real ? weight : 0f);
             }
             out.add(new Batch(data, w));
         }

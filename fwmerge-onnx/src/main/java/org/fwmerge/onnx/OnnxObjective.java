@@ -50,8 +50,8 @@ import org.fwmerge.tensor.TensorBackend;
  * <p><b>The graph</b> takes the data inputs (e.g. {@code pixel_values} and {@code labels}, or
  * {@code input_ids} and {@code attention_mask}), a per-sample weight and every weight of the model by its
  * name on disk; it returns Σ_b w_b·ℓ_b and the gradient of that sum for each weight. Shapes are fixed at
- * export: the samples are cut into batches of the graph's size, the last one padded with weight 0, so the
- * loss is exactly the mean of ℓ over the samples given.
+ * export: the samples are cut into batches of the graph's size, each weighing 1/n, the last batch padded
+ * with weight 0, so the loss is the mean of ℓ over the n samples given (padding never counts).
  *
  * <p><b>The calibration file</b> is safetensors holding exactly the graph's data inputs by name, the first
  * dimension counting samples (float inputs may be stored F32, F16, BF16 or F64; integer inputs I64 or I32).
@@ -254,12 +254,8 @@ public final class OnnxObjective implements Objective, AutoCloseable {
                         }
                     }
                 }
-                double scale = 1.0 / samples.length;
-                for (Tensor t : grads.values()) {
-                    backend.scale(scale, t);
-                }
                 done = true;
-                return new Evaluation(loss * scale, grads);
+                return new Evaluation(loss, grads); // the samples' weights of 1/n made the sums means
             } catch (OrtException e) {
                 throw new IllegalStateException("ONNX Runtime failed running graph " + g.file + ": " + e.getMessage(), e);
             } finally {
