@@ -110,28 +110,10 @@ public final class Dare extends BaselineMerger {
         List<String> names = pool.select(parameters);
         Model out = Support.zeros(pool, names, backend, "dare-task-arithmetic");
         try {
-            // One sweep per tensor (its drop streams run from its start), tensors in parallel; the dropped
-            // differences are added in candidate order, then scaled and added to the base.
+            // One sweep per tensor (its drop streams run from its start), tensors in parallel.
             Deltas d = new Deltas(pool.base(), pool.candidates(), drop, null);
-            List<Deltas.Piece> pieces = d.pieces(names, out);
-            org.fwmerge.internal.Parallel.items(pieces.size(), q -> {
-                Deltas.Piece piece = pieces.get(q);
-                Tensor o = out.tensor(names.get(piece.tensor()));
-                float[] acc = new float[Deltas.SWEEP_CHUNK];
-                d.sweep(names.get(piece.tensor()), piece.from(), piece.to(), (off, len, a, tau) -> {
-                    java.util.Arrays.fill(acc, 0, len, 0f);
-                    for (float[] v : tau) {
-                        for (int k = 0; k < len; k++) {
-                            acc[k] += v[k];
-                        }
-                    }
-                    for (int k = 0; k < len; k++) {
-                        acc[k] = Support.anchored(a[k], scaling, acc[k]);
-                    }
-                    backend.set(o, off, acc, 0, len);
-                });
-                return null;
-            });
+            TaskVectorKernel.merge(d, d.plain(), names, new TaskVectorKernel.Spec(null, false, false, null, false,
+                    TaskVectorKernel.Election.NONE, TaskVectorKernel.Mix.SUM, scaling), out);
         } catch (RuntimeException e) {
             out.close();
             throw e;

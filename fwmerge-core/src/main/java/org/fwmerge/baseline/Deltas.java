@@ -43,18 +43,42 @@ final class Deltas {
 
     private final Checkpoint anchor;
     private final List<? extends Checkpoint> candidates;
-    private final DropMask drop;
+    private final DropMask[] drops; // per candidate; null entries: plain differences
     private final ToLongFunction<String> salt;
 
     /**
-     * @param drop null for plain differences
+     * @param drop null for plain differences, else the mask of every candidate
      * @param salt per tensor name, mixed into the drop streams (null: 0)
      */
     Deltas(Checkpoint anchor, List<? extends Checkpoint> candidates, DropMask drop, ToLongFunction<String> salt) {
+        this(anchor, candidates, filled(candidates.size(), drop), salt);
+    }
+
+    /** Differences with a mask per candidate ({@code drops[i]} null: candidate i undropped). */
+    Deltas(Checkpoint anchor, List<? extends Checkpoint> candidates, DropMask[] drops, ToLongFunction<String> salt) {
+        if (drops.length != candidates.size()) {
+            throw new IllegalArgumentException(drops.length + " drop masks for " + candidates.size() + " candidates");
+        }
         this.anchor = anchor;
         this.candidates = candidates;
-        this.drop = drop;
+        this.drops = drops.clone();
         this.salt = salt;
+    }
+
+    private static DropMask[] filled(int n, DropMask drop) {
+        DropMask[] d = new DropMask[n];
+        java.util.Arrays.fill(d, drop);
+        return d;
+    }
+
+    /** The same differences without drop masks. */
+    Deltas plain() {
+        return splittable() ? this : new Deltas(anchor, candidates, (DropMask) null, null);
+    }
+
+    /** Whether candidate i's differences go through a drop mask. */
+    boolean drops(int i) {
+        return drops[i] != null;
     }
 
     int count() {
@@ -66,7 +90,12 @@ final class Deltas {
      * stream for (candidate, tensor) runs from the tensor's first element.
      */
     boolean splittable() {
-        return drop == null;
+        for (DropMask d : drops) {
+            if (d != null) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** A range of one tensor (index into the names), the unit of parallel work. */
@@ -119,7 +148,7 @@ final class Deltas {
                     bufC[k] -= bufA[k];
                 }
                 if (rng != null) {
-                    drop.apply(rng, bufC, len);
+                    drops[i].apply(rng, bufC, len);
                 }
                 v.chunk(off, bufC, len);
             }
@@ -160,7 +189,7 @@ final class Deltas {
                         v[k] -= bufA[k];
                     }
                     if (rng[i] != null) {
-                        drop.apply(rng[i], v, len);
+                        drops[i].apply(rng[i], v, len);
                     }
                 }
                 s.chunk(off, len, bufA, tau);
@@ -171,6 +200,6 @@ final class Deltas {
     }
 
     private SplittableRandom rng(int i, String name) {
-        return drop == null ? null : drop.stream(i, name, salt == null ? 0 : salt.applyAsLong(name));
+        return drops[i] == null ? null : drops[i].stream(i, name, salt == null ? 0 : salt.applyAsLong(name));
     }
 }

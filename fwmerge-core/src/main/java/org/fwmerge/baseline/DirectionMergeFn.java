@@ -28,8 +28,8 @@ final class DirectionMergeFn implements MergeFn {
         TensorBackend b = x.backend();
         List<String> names = x.names();
         if (drop == null) {
-            Deltas d = new Deltas(x, List.of(s), null, null);
-            TiesCore.merge(d, names, topK, trim, Ties.Combine.SUM, gamma, out);
+            Deltas d = new Deltas(x, List.of(s), (DropMask) null, null);
+            TaskVectorKernel.merge(d, d, names, Ties.spec(1, topK, trim, Ties.Combine.SUM, gamma), out);
             return;
         }
         Deltas d = new Deltas(x, List.of(s), drop,

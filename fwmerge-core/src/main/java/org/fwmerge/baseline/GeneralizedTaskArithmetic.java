@@ -19,23 +19,28 @@ import org.fwmerge.tensor.Tensor;
  * <ol>
  * <li>τ_i = θ_i − θ₀;</li>
  * <li>sparsify τ_i: {@link Sparsification#MAGNITUDE} keeps the ⌊ρ_i·n⌋ entries of largest |τ_i| of the
- *     tensor (ties at the threshold: the lowest indices; mergekit's unstable argsort picks any of them);
+ *     tensor; entries tied at the threshold are chosen by a hash of their position
+ *     ({@link Threshold#hash}), so that the kept ones do not crowd the first rows of a matrix (BF16 task
+ *     vectors tie by the hundred thousand; mergekit's argsort picks among them in an order its sort
+ *     leaves undefined);
  *     {@link Sparsification#RANDOM} keeps each entry with probability ρ_i (seeded, reproducible; mergekit
  *     draws from torch's global generator); with {@code rescale} the kept entries are scaled to the
  *     original L1 norm, ‖τ_i‖₁/‖τ̃_i‖₁, unless either norm is below 10⁻⁷; ρ_i ≥ 1 keeps everything;</li>
  * <li>δ_i = w_i·τ̃_i;</li>
- * <li>sign consensus ({@link Consensus#SUM}: the sign of Σ_i δ_i, {@link Consensus#COUNT}: of Σ_i sign δ_i,
- *     0 counting as +): an entry of δ_i is kept where its sign equals the elected one (zeros never);
+ * <li>sign consensus ({@code ties}, {@code dare_ties}: the sign of Σ_i δ_i, 0 counting as +): an entry of δ_i is kept where its sign equals the elected one (zeros never);
  *     mixed = Σ kept δ_i, divisor = Σ w_i over kept entries (0 → 1). Without consensus mixed = Σ_i δ_i and
  *     divisor = Σ_i w_i (|·| &lt; 10⁻⁸ → 1);</li>
  * <li>with {@code normalize}, mixed /= divisor; then θ = θ₀ + λ·mixed.</li>
  * </ol>
- * Arithmetic is float32 throughout, like mergekit at {@code dtype: float32}; sums run over models in
- * pool order, so results agree with mergekit's to float rounding, not bit for bit.
+ * Arithmetic is float32 throughout, like mergekit at {@code dtype: float32}, rounded to the output
+ * type once at the end (mergekit computes in the inputs' type, e.g. BF16: fwmerge is the more exact);
+ * sums run over models in pool order, so results agree with mergekit's to float rounding, not bit for bit.
+ * mergekit's {@code count} consensus is registered by no mergekit method and is not offered.
  *
- * <p>Memory: O(1) in the number of models — per tensor the output, the base, and for consensus two
- * tensor-sized accumulators; candidates are streamed in chunks, read 3–5 times each (thresholds, norms,
- * one or two combining passes).
+ * <p>Runs on {@link TaskVectorKernel}, the kernel of {@link Ties} and {@link Dare}: tensors in ranges
+ * across cores. Memory: O(1) in the number of models — the output and per-thread chunk buffers;
+ * candidates are streamed, read 1–6 times each (2 for a threshold, 2 more where ties must be broken,
+ * 1–2 for the rescale norms, one or two combining sweeps).
  */
 public final class GeneralizedTaskArithmetic extends BaselineMerger {
 
@@ -49,42 +54,29 @@ public final class GeneralizedTaskArithmetic extends BaselineMerger {
         RANDOM
     }
 
-    /** How the sign of each entry is elected (mergekit {@code consensus_method}). */
-    public enum Consensus {
-        /** No election: every entry is summed. */
-        NONE,
-        /** The sign of the weighted sum (TIES). */
-        SUM,
-        /** The sign of the count of positive minus negative entries. */
-        COUNT
-    }
-
     /** mergekit's methods of this family, with their defaults for {@code normalize} and {@code rescale}. */
     public enum Method {
         /** {@code task_arithmetic}: no sparsification, no consensus, normalize false. */
-        TASK_ARITHMETIC(Sparsification.NONE, Consensus.NONE, false, false),
+        TASK_ARITHMETIC(Sparsification.NONE, false, false, false),
         /** {@code ties}: magnitude, sum consensus, normalize true, rescale false. */
-        TIES(Sparsification.MAGNITUDE, Consensus.SUM, true, false),
+        TIES(Sparsification.MAGNITUDE, true, true, false),
         /** {@code dare_ties}: random, sum consensus, normalize false, rescale true. */
-        DARE_TIES(Sparsification.RANDOM, Consensus.SUM, false, true),
+        DARE_TIES(Sparsification.RANDOM, true, false, true),
         /** {@code dare_linear}: random, no consensus, normalize false, rescale true. */
-        DARE_LINEAR(Sparsification.RANDOM, Consensus.NONE, false, true);
+        DARE_LINEAR(Sparsification.RANDOM, false, false, true);
 
         final Sparsification sparsification;
-        final Consensus consensus;
+        final boolean consensus; // mergekit's 'sum' sign consensus
         final boolean normalize;
         final boolean rescale;
 
-        Method(Sparsification sparsification, Consensus consensus, boolean normalize, boolean rescale) {
+        Method(Sparsification sparsification, boolean consensus, boolean normalize, boolean rescale) {
             this.sparsification = sparsification;
             this.consensus = consensus;
             this.normalize = normalize;
             this.rescale = rescale;
         }
     }
-
-    private static final double RESCALE_EPS = 1e-7;
-    private static final double DIVISOR_EPS = 1e-8;
 
     private final Method method;
     private final double[] weights;
@@ -148,19 +140,22 @@ public final class GeneralizedTaskArithmetic extends BaselineMerger {
         List<String> names = pool.select(parameters);
         Model out = Support.zeros(pool, names, backend, name);
         try {
-            Deltas plain = new Deltas(pool.base(), pool.candidates(), null, null);
-            List<Deltas> sources = new ArrayList<>();
+            boolean random = method.sparsification == Sparsification.RANDOM;
+            DropMask[] drops = new DropMask[n];
+            float[] w = new float[n];
+            double[] rho = new double[n];
             for (int i = 0; i < n; i++) {
-                double rho = density(i);
-                boolean drop = method.sparsification == Sparsification.RANDOM && rho < 1;
-                sources.add(drop ? new Deltas(pool.base(), pool.candidates(), new DropMask(1 - rho, false, seed), null)
-                        : plain);
+                rho[i] = density(i);
+                w[i] = (float) weights[i];
+                drops[i] = random && rho[i] < 1 ? new DropMask(1 - rho[i], false, seed) : null;
             }
-            for (String t : names) {
-                try (Tensor base = pool.base().load(t, backend)) {
-                    mergeTensor(plain, sources, t, base, out.tensor(t));
-                }
-            }
+            Deltas source = new Deltas(pool.base(), pool.candidates(), drops, null);
+            TaskVectorKernel.Spec spec = new TaskVectorKernel.Spec(
+                    method.sparsification == Sparsification.MAGNITUDE ? rho : null, false, true, w,
+                    rescale && method.sparsification != Sparsification.NONE,
+                    method.consensus ? TaskVectorKernel.Election.POSITIVE : TaskVectorKernel.Election.NONE,
+                    normalize ? TaskVectorKernel.Mix.WEIGHTED : TaskVectorKernel.Mix.SUM, (float) lambda);
+            TaskVectorKernel.merge(source, source.plain(), names, spec, out);
         } catch (RuntimeException e) {
             out.close();
             throw e;
@@ -170,187 +165,6 @@ public final class GeneralizedTaskArithmetic extends BaselineMerger {
 
     private double density(int i) {
         return densities == null ? 1.0 : densities[i];
-    }
-
-    /** δ_i = w_i·τ̃_i of one tensor: the sparsification's parameters, found in preliminary passes, then streamed. */
-    private final class Delta {
-        private final Deltas source;
-        private final int i;
-        private final String name;
-        private final float weight;
-        private final boolean magnitude;
-        private float threshold; // MAGNITUDE: keep |τ| > threshold, and the first `ties` entries equal to it
-        private long ties;
-        private float factor = 1;
-
-        Delta(Deltas plain, Deltas source, int i, String name, long size) {
-            this.source = source;
-            this.i = i;
-            this.name = name;
-            this.weight = (float) weights[i];
-            double rho = density(i);
-            this.magnitude = method.sparsification == Sparsification.MAGNITUDE && rho < 1;
-            if (magnitude) {
-                long k = (long) (rho * size);
-                if (k == 0) {
-                    throw new IllegalArgumentException("density " + rho + " of candidate " + (i + 1) + " keeps no entry of"
-                            + " tensor '" + name + "' (" + size + " entries); mergekit refuses this too");
-                }
-                threshold = Threshold.smallestMagnitude(plain, i, List.of(name), size - k + 1);
-                long[] above = {0};
-                plain.stream(i, name, (off, v, len) -> {
-                    for (int j = 0; j < len; j++) {
-                        above[0] += Math.abs(v[j]) > threshold ? 1 : 0;
-                    }
-                });
-                ties = k - above[0];
-            }
-            if (rescale && method.sparsification != Sparsification.NONE && rho < 1) {
-                double[] l1 = l1Norms(plain);
-                factor = l1[0] < RESCALE_EPS || l1[1] < RESCALE_EPS ? 1f : (float) (l1[0] / l1[1]);
-            }
-        }
-
-        /**
-         * ‖τ_i‖₁ and ‖τ̃_i‖₁ of the tensor: one pass for the magnitude trim (applied to each chunk after its
-         * norm is taken), two for the random drop, whose mask comes with the source's own stream.
-         */
-        private double[] l1Norms(Deltas plain) {
-            double[] l1 = new double[2];
-            long[] quota = {ties};
-            plain.stream(i, name, (off, v, len) -> {
-                for (int j = 0; j < len; j++) {
-                    l1[0] += Math.abs(v[j]);
-                }
-                if (magnitude) {
-                    mask(v, len, quota);
-                    for (int j = 0; j < len; j++) {
-                        l1[1] += Math.abs(v[j]);
-                    }
-                }
-            });
-            if (!magnitude) {
-                source.stream(i, name, (off, v, len) -> {
-                    for (int j = 0; j < len; j++) {
-                        l1[1] += Math.abs(v[j]);
-                    }
-                });
-            }
-            return l1;
-        }
-
-        /** Zeroes the entries the magnitude trim drops; ties at the threshold are kept in index order. */
-        private void mask(float[] v, int len, long[] quota) {
-            for (int j = 0; j < len; j++) {
-                float a = Math.abs(v[j]);
-                if (a > threshold) {
-                    continue;
-                }
-                if (a == threshold && quota[0] > 0) {
-                    quota[0]--;
-                } else {
-                    v[j] = 0f;
-                }
-            }
-        }
-
-        /** Streams δ_i: sparsified, rescaled, weighted (in mergekit's order of float operations). */
-        void stream(Deltas.Visitor visitor) {
-            long[] quota = {ties};
-            source.stream(i, name, (off, v, len) -> {
-                if (magnitude) {
-                    mask(v, len, quota);
-                }
-                for (int j = 0; j < len; j++) {
-                    v[j] = v[j] * factor * weight;
-                }
-                visitor.chunk(off, v, len);
-            });
-        }
-    }
-
-    private void mergeTensor(Deltas plain, List<Deltas> sources, String name, Tensor base, Tensor out) {
-        long size = out.size();
-        List<Delta> deltas = new ArrayList<>();
-        for (int i = 0; i < sources.size(); i++) {
-            deltas.add(new Delta(plain, sources.get(i), i, name, size));
-        }
-        float[] acc = new float[Support.CHUNK];
-        float[] aux = new float[Support.CHUNK];
-        Support.fillZero(backend, out);
-        if (method.consensus == Consensus.NONE) {
-            for (Delta d : deltas) {
-                d.stream((off, v, len) -> addInto(out, off, v, len, acc));
-            }
-            float divisor = 0;
-            for (double w : weights) {
-                divisor += (float) w;
-            }
-            finish(base, out, null, Math.abs(divisor) < DIVISOR_EPS ? 1f : divisor, acc, aux);
-            return;
-        }
-        try (Tensor elected = backend.zeros(out.shape()); Tensor divisor = backend.zeros(out.shape())) {
-            boolean count = method.consensus == Consensus.COUNT;
-            for (Delta d : deltas) {
-                d.stream((off, v, len) -> {
-                    if (count) {
-                        for (int j = 0; j < len; j++) {
-                            v[j] = Math.signum(v[j]);
-                        }
-                    }
-                    addInto(elected, off, v, len, acc);
-                });
-            }
-            float[] e = new float[Support.CHUNK];
-            for (Delta d : deltas) {
-                d.stream((off, v, len) -> {
-                    backend.get(elected, off, e, 0, len);
-                    backend.get(out, off, acc, 0, len);
-                    backend.get(divisor, off, aux, 0, len);
-                    for (int j = 0; j < len; j++) {
-                        float majority = e[j] >= 0 ? 1f : -1f;
-                        if (Math.signum(v[j]) == majority) {
-                            acc[j] += v[j];
-                            aux[j] += d.weight;
-                        }
-                    }
-                    backend.set(out, off, acc, 0, len);
-                    backend.set(divisor, off, aux, 0, len);
-                });
-            }
-            finish(base, out, divisor, Float.NaN, acc, aux);
-        }
-    }
-
-    private void addInto(Tensor t, long off, float[] v, int len, float[] acc) {
-        backend.get(t, off, acc, 0, len);
-        for (int j = 0; j < len; j++) {
-            acc[j] += v[j];
-        }
-        backend.set(t, off, acc, 0, len);
-    }
-
-    /** out ← base + λ·(out / divisor) where normalising; divisor per entry (0 → 1) or one scalar. */
-    private void finish(Tensor base, Tensor out, Tensor divisor, float scalarDivisor, float[] acc, float[] aux) {
-        float[] b = new float[Support.CHUNK];
-        float l = (float) lambda;
-        for (long off = 0; off < out.size(); off += Support.CHUNK) {
-            int len = (int) Math.min(Support.CHUNK, out.size() - off);
-            backend.get(out, off, acc, 0, len);
-            backend.get(base, off, b, 0, len);
-            if (divisor != null) {
-                backend.get(divisor, off, aux, 0, len);
-            }
-            for (int j = 0; j < len; j++) {
-                float m = acc[j];
-                if (normalize) {
-                    float d = divisor == null ? scalarDivisor : aux[j] == 0 ? 1f : aux[j];
-                    m /= d;
-                }
-                acc[j] = b[j] + m * l;
-            }
-            backend.set(out, off, acc, 0, len);
-        }
     }
 
     /** mergekit's method name as fwmerge records it, e.g. {@code mergekit-dare-ties}. */

@@ -146,12 +146,21 @@ public final class Ties extends BaselineMerger {
         Model out = Support.zeros(pool, names, backend, method);
         try {
             Deltas d = new Deltas(pool.base(), pool.candidates(), drop, null);
-            TiesCore.merge(d, names, topK, trim, combine, scaling, out);
+            TaskVectorKernel.merge(d, d.plain(), names, spec(pool.size(), topK, trim, combine, scaling), out);
         } catch (RuntimeException e) {
             out.close();
             throw e;
         }
         return Support.result(out, method, settings, pool, start);
+    }
+
+    /** FusionBench's TIES as the task-vector kernel runs it: one k for all, every tie kept, majority sign. */
+    static TaskVectorKernel.Spec spec(int candidates, double topK, Trim trim, Combine combine, double scaling) {
+        double[] density = new double[candidates];
+        java.util.Arrays.fill(density, topK);
+        return new TaskVectorKernel.Spec(density, trim == Trim.WHOLE_MODEL, false, null, false,
+                TaskVectorKernel.Election.MAJORITY,
+                combine == Combine.MEAN ? TaskVectorKernel.Mix.MEAN : TaskVectorKernel.Mix.SUM, scaling);
     }
 
     /** The TIES settings (without the method name), for this and DARE-TIES provenance. */

@@ -150,13 +150,39 @@ class GeneralizedTaskArithmeticTest {
     }
 
     @Test
-    void magnitude_tiesAtTheThreshold_keepExactlyKLowestIndicesFirst() throws Exception {
-        float[] tau = {0.5f, -1f, 0.5f, 0.5f, -0.5f, 0.25f, 0.5f, 2f};
-        try (ModelPool pool = Pools.pool(new float[8], new float[2], new float[][] {tau, {1, 2}})) {
-            // density 0.5: k = 4 of 8: 2 and -1 are above the threshold 0.5, then the first two 0.5s (index 0, 2)
-            MergeResult r = GeneralizedTaskArithmetic.builder(Method.TIES).weights(1).densities(0.5).backend(Pools.B)
-                    .build().merge(pool);
-            Pools.assertValues(new double[] {0.5, -1, 0.5, 0, 0, 0, 0, 2}, r.model().values("a"), 0, "trimmed");
+    void magnitude_tiesAtTheThreshold_keepExactlyK_chosenByPositionHash_notByPosition() throws Exception {
+        // BF16-like: 4096 entries, most tied at ±0.5, a few larger; density 0.25 keeps 1024.
+        int n = 4096;
+        float[] tau = new float[n];
+        SplittableRandom rnd = new SplittableRandom(11);
+        for (int j = 0; j < n; j++) {
+            tau[j] = j % 97 == 0 ? 2f + j : (rnd.nextBoolean() ? 0.5f : -0.5f);
+        }
+        try (ModelPool pool = Pools.pool(new float[n], new float[4], new float[][] {tau, {1, 2, 3, 4}})) {
+            float[] a = GeneralizedTaskArithmetic.builder(Method.TIES).weights(1).densities(0.25).backend(Pools.B)
+                    .build().merge(pool).model().values("a");
+            // The rule, transcribed: order by |τ| descending, ties by the position hash descending (unsigned); keep k.
+            int salt = Threshold.salt(0, "a");
+            Integer[] idx = new Integer[n];
+            for (int j = 0; j < n; j++) {
+                idx[j] = j;
+            }
+            Arrays.sort(idx, Comparator.<Integer>comparingDouble(j -> -Math.abs(tau[j]))
+                    .thenComparing(j -> Integer.toUnsignedLong(Threshold.hash(j, salt)), Comparator.reverseOrder()));
+            double[] want = new double[n];
+            for (int r = 0; r < n / 4; r++) {
+                want[idx[r]] = tau[idx[r]];
+            }
+            Pools.assertValues(want, a, 0, "trimmed");
+            int kept = 0;
+            int keptFirstHalf = 0;
+            for (int j = 0; j < n; j++) {
+                kept += a[j] != 0 ? 1 : 0;
+                keptFirstHalf += a[j] != 0 && j < n / 2 ? 1 : 0;
+            }
+            assertEquals(n / 4, kept, "exactly k = ⌊ρ·n⌋ entries, as mergekit");
+            // Lowest-index-first would keep every tied entry in the first quarter; the hash spreads them.
+            assertEquals(0.5, keptFirstHalf / (double) kept, 0.05, "kept entries spread over the tensor");
         }
     }
 

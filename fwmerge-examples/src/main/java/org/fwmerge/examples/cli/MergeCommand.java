@@ -98,6 +98,11 @@ final class MergeCommand implements Callable<Integer> {
                 candidates.add(open(m, opened));
                 indices.add(i);
             }
+            if (method == Method.LINEAR && c.base().isPresent() && c.models().stream().noneMatch(m -> m.text().equals(baseRef.text()))) {
+                // mergekit's linear averages every model it reads, the base included, with its (global) weight
+                candidates.add(base);
+                indices.add(BASE);
+            }
             if (candidates.isEmpty()) {
                 throw new IllegalArgumentException(config + ": no model to merge besides the base");
             }
@@ -149,6 +154,9 @@ final class MergeCommand implements Callable<Integer> {
         }
     }
 
+    /** The index that stands for the base in a linear merge's candidates. */
+    private static final int BASE = -1;
+
     private Merger merger(MergeConfig c, Method method, List<Integer> indices, List<String> mergeable, Checkpoint base,
             List<AutoCloseable> resources, PrintWriter err) throws IOException {
         ParameterSelection all = ConfigObjectives.exactly(mergeable);
@@ -156,7 +164,7 @@ final class MergeCommand implements Callable<Integer> {
         switch (method) {
             case LINEAR -> {
                 for (int k = 0; k < w.length; k++) {
-                    w[k] = c.number(indices.get(k), "weight", null);
+                    w[k] = indices.get(k) == BASE ? baseWeight(c) : c.number(indices.get(k), "weight", null);
                 }
                 return WeightAveraging.builder().weights(w).normalizeWeights(c.flag("normalize", true)).parameters(all).build();
             }
@@ -182,6 +190,16 @@ final class MergeCommand implements Callable<Integer> {
                 return b.build();
             }
         }
+    }
+
+    /** The weight of a linear merge's base_model that is not among the models: the global one, as in mergekit. */
+    private static double baseWeight(MergeConfig c) {
+        if (!c.parameters().containsKey("weight")) {
+            throw new IllegalArgumentException("merge_method linear averages base_model " + c.base().orElseThrow().text()
+                    + " in with the global parameters.weight (as mergekit does), and there is none: give"
+                    + " 'parameters: {weight: W}', or list the base among the models, or drop base_model");
+        }
+        return c.number("weight", 0);
     }
 
     private static Merger frankWolfe(MergeConfig c, Checkpoint base, List<String> mergeable, List<AutoCloseable> resources,

@@ -121,12 +121,15 @@ class MergeCommandTest {
                     parameters: {weight: 3}
                   - model: $D/m2.safetensors
                     parameters: {weight: 1}
+                parameters: {weight: 2}
                 dtype: bfloat16
                 """);
         Result r = run("merge", cfg.toString(), tmp.resolve("out").toString());
         assertEquals(0, r.code(), r.err());
         float[] b = merged("out", "b");
-        assertEquals((3 * 1 + 1 * 2) / 4.0, b[0], 1e-2, "Σ w θ / Σ w, in bfloat16");
+        // mergekit's linear: base_model not among the models is averaged in with the global weight (base b = 0)
+        assertEquals((3 * 1 + 1 * 2 + 2 * 0) / 6.0, b[0], 1e-2, "Σ w θ / Σ w over m1, m2 and the base, in bfloat16");
+        assertEquals((3 * 2 + 1 * 4 + 2 * 0) / 6.0, b[2], 1e-2, "Σ w θ / Σ w over m1, m2 and the base, in bfloat16");
         try (Checkpoint c = Safetensors.open(tmp.resolve("out"))) {
             assertEquals(DType.BF16, c.info("w").dtype());
             assertTrue(c.metadata().get("fwmerge.config").contains("merge_method: linear"));
@@ -138,9 +141,21 @@ class MergeCommandTest {
     }
 
     @Test
-    void maxShardSize_writesShardsAndAnIndexThatReadAsOneModel() throws IOException {
+    void linear_baseModelNotListedWithoutGlobalWeight_failsSayingWhatMergekitDoes() throws IOException {
         models();
         Path cfg = yaml("merge_method: linear\nbase_model: $D/base\nmodels:\n  - model: $D/m1.safetensors\n"
+                + "    parameters: {weight: 1}\n");
+        Result r = run("merge", cfg.toString(), tmp.resolve("out").toString());
+        assertEquals(1, r.code(), r.err());
+        assertTrue(r.err().contains("merge_method linear averages base_model " + tmp.resolve("base")
+                + " in with the global parameters.weight (as mergekit does), and there is none"), r.err());
+        assertFalse(Files.exists(tmp.resolve("out")));
+    }
+
+    @Test
+    void maxShardSize_writesShardsAndAnIndexThatReadAsOneModel() throws IOException {
+        models();
+        Path cfg = yaml("merge_method: linear\nmodels:\n  - model: $D/m1.safetensors\n"
                 + "    parameters: {weight: 1}\n  - model: $D/m2.safetensors\n    parameters: {weight: 1}\n");
         Result r = run("merge", "--max-shard-size", "16", cfg.toString(), tmp.resolve("out").toString());
         assertEquals(0, r.code(), r.err());
