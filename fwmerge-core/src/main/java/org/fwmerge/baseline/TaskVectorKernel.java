@@ -120,14 +120,7 @@ final class TaskVectorKernel {
                 Tensor o = out.tensor(name);
                 float[] acc = new float[Deltas.SWEEP_CHUNK];
                 source.sweep(name, piece.from(), piece.to(), (off, len, a, tau) -> {
-                    Arrays.fill(acc, 0, len, 0f);
-                    for (int i = 0; i < n; i++) {
-                        float[] v = tau[i];
-                        delta(v, off, len, trims[i][whole ? 0 : piece.tensor()], w == null ? 1f : w[i], i, name);
-                        for (int k = 0; k < len; k++) {
-                            acc[k] += v[k];
-                        }
-                    }
+                    sum(tau, off, len, trims, whole ? 0 : piece.tensor(), w, name, acc);
                     for (int k = 0; k < len; k++) {
                         acc[k] = Support.anchored(a[k], spec.scaling(), mix == Mix.WEIGHTED ? acc[k] / d : acc[k]);
                     }
@@ -146,14 +139,7 @@ final class TaskVectorKernel {
             float[] acc = new float[Deltas.SWEEP_CHUNK];
             long[] signs = {0};
             source.sweep(name, piece.from(), piece.to(), (off, len, a, tau) -> {
-                Arrays.fill(acc, 0, len, 0f);
-                for (int i = 0; i < n; i++) {
-                    float[] v = tau[i];
-                    delta(v, off, len, trims[i][whole ? 0 : piece.tensor()], w == null ? 1f : w[i], i, name);
-                    for (int k = 0; k < len; k++) {
-                        acc[k] += v[k];
-                    }
-                }
+                sum(tau, off, len, trims, whole ? 0 : piece.tensor(), w, name, acc);
                 long s = 0;
                 for (int k = 0; k < len; k++) {
                     s += (long) Math.signum(acc[k]);
@@ -217,6 +203,19 @@ final class TaskVectorKernel {
             });
             return null;
         });
+    }
+
+    /** acc ← Σ_i δ_i over one chunk, candidates in index order (each τ_i turned into δ_i in place). */
+    private static void sum(float[][] tau, long off, int len, Trim[][] trims, int group, float[] w, String name,
+            float[] acc) {
+        Arrays.fill(acc, 0, len, 0f);
+        for (int i = 0; i < tau.length; i++) {
+            float[] v = tau[i];
+            delta(v, off, len, trims[i][group], w == null ? 1f : w[i], i, name);
+            for (int k = 0; k < len; k++) {
+                acc[k] += v[k];
+            }
+        }
     }
 
     /** τ_i → δ_i in place: trimmed, rescaled, weighted (a factor or weight of 1 changes nothing, so it is skipped). */

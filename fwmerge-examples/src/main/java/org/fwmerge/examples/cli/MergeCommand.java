@@ -11,18 +11,20 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
+import org.fwmerge.CoefficientOptions;
 import org.fwmerge.FrankWolfeMerger;
 import org.fwmerge.Lmo;
 import org.fwmerge.MergeResult;
 import org.fwmerge.Merger;
+import org.fwmerge.Model;
 import org.fwmerge.ModelPool;
 import org.fwmerge.ParameterSelection;
-import org.fwmerge.CoefficientOptions;
 import org.fwmerge.SoftOptions;
 import org.fwmerge.StepSizeRule;
 import org.fwmerge.Tolerance;
 import org.fwmerge.Variant;
 import org.fwmerge.baseline.GeneralizedTaskArithmetic;
+import org.fwmerge.baseline.Slerp;
 import org.fwmerge.baseline.WeightAveraging;
 import org.fwmerge.examples.cli.MergeConfig.Method;
 import org.fwmerge.examples.cli.MergeConfig.ModelRef;
@@ -30,6 +32,7 @@ import org.fwmerge.io.AtomicFiles;
 import org.fwmerge.io.Checkpoint;
 import org.fwmerge.io.DType;
 import org.fwmerge.io.Safetensors;
+import org.fwmerge.tensor.Tensor;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -40,8 +43,8 @@ import picocli.CommandLine.Spec;
  * {@code fwmerge merge CONFIG.yaml OUT_DIR}: merges the models a mergekit-style YAML file names.
  *
  * <p>mergekit's {@code linear}, {@code task_arithmetic}, {@code ties}, {@code dare_linear} and
- * {@code dare_ties} follow mergekit's definitions ({@link WeightAveraging} and
- * {@link GeneralizedTaskArithmetic}); {@code frank_wolfe} runs FW-Merging with the configuration's
+ * {@code dare_ties} and {@code slerp} follow mergekit's definitions ({@link WeightAveraging},
+ * {@link GeneralizedTaskArithmetic}, {@link Slerp}); {@code frank_wolfe} runs FW-Merging with the configuration's
  * objective. OUT_DIR receives {@code model.safetensors} (or shards and their index), the base
  * directory's non-weight files (config, tokenizer) and {@code fwmerge_config.yml}; the configuration
  * is also embedded in the safetensors metadata. Every file is written atomically; an OUT_DIR that
@@ -49,7 +52,7 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "merge", mixinStandardHelpOptions = true,
         description = "Merge the models of a mergekit-style YAML configuration (linear, task_arithmetic, ties,"
-                + " dare_linear, dare_ties, frank_wolfe) into OUT_DIR.")
+                + " dare_linear, dare_ties, slerp, frank_wolfe) into OUT_DIR.")
 final class MergeCommand implements Callable<Integer> {
 
     /** Name of the copy of the configuration written beside the model. */
@@ -114,10 +117,16 @@ final class MergeCommand implements Callable<Integer> {
             }
             try (ModelPool pool = ModelPool.of(base, candidates)) {
                 refuseOverlap(pool);
-                Merger merger = merger(c, method, indices, mergeable, base, resources, err); // checks every setting first
-                err.printf(Locale.ROOT, "fwmerge merge: %s over base %s, %d candidates, %d tensors%n", method.key,
-                        baseRef.text(), candidates.size(), mergeable.size());
-                MergeResult r = merger.merge(pool);
+                String header = String.format(Locale.ROOT, "fwmerge merge: %s over base %s, %d candidates, %d tensors",
+                        method.key, baseRef.text(), candidates.size(), mergeable.size());
+                MergeResult r;
+                if (method == Method.FRANK_WOLFE) {
+                    Merger merger = frankWolfe(c, base, mergeable, resources, err); // checks every setting first
+                    err.println(header);
+                    r = merger.merge(pool);
+                } else {
+                    r = dataFree(c, method, indices, mergeable, pool, header, err);
+                }
                 if (method == Method.FRANK_WOLFE) {
                     // the listener counts from 1, and x_t is the point iteration t + 1 starts from
                     int t = r.returnedIteration();
@@ -157,30 +166,93 @@ final class MergeCommand implements Callable<Integer> {
     /** The index that stands for the base in a linear merge's candidates. */
     private static final int BASE = -1;
 
-    private Merger merger(MergeConfig c, Method method, List<Integer> indices, List<String> mergeable, Checkpoint base,
-            List<AutoCloseable> resources, PrintWriter err) throws IOException {
-        ParameterSelection all = ConfigObjectives.exactly(mergeable);
-        double[] w = new double[indices.size()];
-        switch (method) {
-            case LINEAR -> {
-                for (int k = 0; k < w.length; k++) {
-                    w[k] = indices.get(k) == BASE ? baseWeight(c) : c.number(indices.get(k), "weight", null);
+    /**
+     * Runs a data-free method. Settings may vary by tensor (gradient lists over layers, filters), so the
+     * tensors are grouped by the values they get and each group is merged by one merger; all mergers are
+     * built, and so every setting checked, before any work.
+     */
+    private MergeResult dataFree(MergeConfig c, Method method, List<Integer> indices, List<String> mergeable,
+            ModelPool pool, String header, PrintWriter err) {
+        long start = System.nanoTime();
+        Map<List<Double>, List<String>> groups = new LinkedHashMap<>();
+        for (String name : mergeable) {
+            double t = MergeConfig.layerPosition(name, mergeable);
+            groups.computeIfAbsent(values(c, method, indices, name, t), k -> new ArrayList<>()).add(name);
+        }
+        List<Merger> mergers = new ArrayList<>();
+        groups.forEach((v, names) -> mergers.add(merger(c, method, indices.size(), v, ConfigObjectives.exactly(names))));
+        err.println(header + (groups.size() > 1 ? ", " + groups.size() + " groups of settings (gradients, filters)" : ""));
+        if (mergers.size() == 1) {
+            return mergers.get(0).merge(pool);
+        }
+        List<MergeResult> parts = new ArrayList<>();
+        try {
+            Map<String, Tensor> tensors = new LinkedHashMap<>();
+            for (Merger m : mergers) {
+                MergeResult part = m.merge(pool);
+                parts.add(part);
+                for (String name : part.model().names()) {
+                    tensors.put(name, part.model().tensor(name));
                 }
-                return WeightAveraging.builder().weights(w).normalizeWeights(c.flag("normalize", true)).parameters(all).build();
             }
-            case FRANK_WOLFE -> {
-                return frankWolfe(c, base, mergeable, resources, err);
+            Map<String, Tensor> ordered = new LinkedHashMap<>();
+            mergeable.forEach(name -> ordered.put(name, tensors.get(name)));
+            Model all = Model.of(method.key, parts.get(0).model().backend(), ordered); // owns the parts' tensors now
+            Map<String, String> settings = new LinkedHashMap<>(parts.get(0).configuration());
+            settings.put("settingGroups", Integer.toString(parts.size()));
+            return MergeResult.builder(all, parts.get(0).method()).settings(settings).pool(pool)
+                    .elapsed(java.time.Duration.ofNanos(System.nanoTime() - start)).build();
+        } catch (RuntimeException e) {
+            parts.forEach(MergeResult::close);
+            throw e;
+        }
+    }
+
+    /** The numbers a data-free method takes for one tensor, in the order {@link #merger} reads them. */
+    private static List<Double> values(MergeConfig c, Method method, List<Integer> indices, String tensor, double t) {
+        List<Double> v = new ArrayList<>();
+        switch (method) {
+            case LINEAR -> indices.forEach(i -> v.add(i == BASE ? baseWeight(c, tensor, t) : c.number(i, "weight", null, tensor, t)));
+            case SLERP -> {
+                Double st = c.number("t", null, tensor, t);
+                if (indices.size() != 1 || st == null) {
+                    throw new IllegalArgumentException("merge_method slerp interpolates from base_model to exactly one"
+                            + " other model by parameters.t (0: the base, 1: the other); this configuration has "
+                            + indices.size() + " other model(s)" + (st == null ? " and no t for tensor '" + tensor + "'" : ""));
+                }
+                v.add(st);
             }
             default -> {
-                double[] rho = new double[w.length];
-                for (int k = 0; k < w.length; k++) {
-                    w[k] = c.number(indices.get(k), "weight", null);
-                    rho[k] = c.number(indices.get(k), "density", 1.0);
+                indices.forEach(i -> v.add(c.number(i, "weight", null, tensor, t)));
+                indices.forEach(i -> v.add(c.number(i, "density", 1.0, tensor, t)));
+                v.add(c.number("lambda", 1.0, tensor, t));
+            }
+        }
+        return v;
+    }
+
+    /** The merger of {@code n} candidates for one group of tensors with the given {@link #values}. */
+    private Merger merger(MergeConfig c, Method method, int n, List<Double> v, ParameterSelection tensors) {
+        double[] w = new double[n];
+        for (int k = 0; k < n; k++) {
+            w[k] = v.get(k);
+        }
+        switch (method) {
+            case LINEAR -> {
+                return WeightAveraging.builder().weights(w).normalizeWeights(c.flag("normalize", true)).parameters(tensors).build();
+            }
+            case SLERP -> {
+                return Slerp.builder().t(v.get(0)).parameters(tensors).build();
+            }
+            default -> {
+                double[] rho = new double[n];
+                for (int k = 0; k < n; k++) {
+                    rho[k] = v.get(n + k);
                 }
                 c.flag("int8_mask", false); // mergekit's memory option: fwmerge never materialises the masks
                 GeneralizedTaskArithmetic.Builder b = GeneralizedTaskArithmetic
                         .builder(GeneralizedTaskArithmetic.Method.valueOf(method.name())).weights(w).densities(rho)
-                        .lambda(c.number("lambda", 1.0)).seed(seed).parameters(all);
+                        .lambda(v.get(2 * n)).seed(seed).parameters(tensors);
                 if (c.parameters().containsKey("normalize")) {
                     b.normalize(c.flag("normalize", false));
                 }
@@ -193,13 +265,14 @@ final class MergeCommand implements Callable<Integer> {
     }
 
     /** The weight of a linear merge's base_model that is not among the models: the global one, as in mergekit. */
-    private static double baseWeight(MergeConfig c) {
-        if (!c.parameters().containsKey("weight")) {
+    private static double baseWeight(MergeConfig c, String tensor, double t) {
+        Double w = c.number("weight", null, tensor, t);
+        if (w == null) {
             throw new IllegalArgumentException("merge_method linear averages base_model " + c.base().orElseThrow().text()
                     + " in with the global parameters.weight (as mergekit does), and there is none: give"
                     + " 'parameters: {weight: W}', or list the base among the models, or drop base_model");
         }
-        return c.number("weight", 0);
+        return w;
     }
 
     private static Merger frankWolfe(MergeConfig c, Checkpoint base, List<String> mergeable, List<AutoCloseable> resources,

@@ -38,6 +38,7 @@ record MergeConfig(String method, Optional<ModelRef> base, List<ModelRef> models
         TIES("ties", GTA_GLOBAL, GTA_MODEL),
         DARE_LINEAR("dare_linear", GTA_GLOBAL, GTA_MODEL),
         DARE_TIES("dare_ties", GTA_GLOBAL, GTA_MODEL),
+        SLERP("slerp", Set.of("t"), Set.of()),
         FRANK_WOLFE("frank_wolfe", Set.of("variant", "lmo", "step_size", "gamma", "iterations", "tolerance",
                 "relative_tolerance", "top_k", "batch_size", "coefficients"),
                 Set.of());
@@ -69,6 +70,8 @@ record MergeConfig(String method, Optional<ModelRef> base, List<ModelRef> models
 
     private static final Set<String> GTA_GLOBAL = Set.of("weight", "density", "normalize", "rescale", "lambda", "int8_mask");
     private static final Set<String> GTA_MODEL = Set.of("weight", "density");
+    /** Parameters that are true or false, never a gradient or a condition. */
+    private static final Set<String> FLAGS = Set.of("normalize", "rescale", "int8_mask");
     private static final Set<String> TOP_LEVEL = Set.of("merge_method", "base_model", "models", "parameters", "dtype",
             "out_dtype", "objective");
     /** Bytes read to tell a text file from a binary one before reading it whole. */
@@ -98,26 +101,90 @@ record MergeConfig(String method, Optional<ModelRef> base, List<ModelRef> models
     }
 
     /**
-     * A parameter of model {@code i}: its own, else the global one, else {@code fallback} (null:
-     * required).
+     * A parameter of model {@code i} for tensor {@code tensor} at layer position {@code t}
+     * ({@link #layerPosition}): its own setting, else the global one, else {@code fallback} (null:
+     * required) — mergekit's order. A setting whose conditions all miss the tensor counts as absent.
      *
-     * @throws IllegalArgumentException if required and absent, or not a number
+     * @throws IllegalArgumentException if required and absent
      */
-    double number(int i, String key, Double fallback) {
-        Object v = models.get(i).parameters().get(key);
-        String where = "models[" + i + "].parameters." + key;
+    double number(int i, String key, Double fallback, String tensor, double t) {
+        Double v = evaluate(models.get(i).parameters().get(key), tensor, t);
         if (v == null) {
-            v = parameters.get(key);
-            where = "parameters." + key;
+            v = evaluate(parameters.get(key), tensor, t);
         }
         if (v == null) {
             if (fallback == null) {
                 throw new IllegalArgumentException("models[" + i + "] (" + models.get(i).text() + ") has no '" + key
-                        + "': give it in the model's parameters or in the global parameters (mergekit requires it too)");
+                        + "'" + (tensor == null ? "" : " for tensor '" + tensor + "'") + ": give it in the model's"
+                        + " parameters or in the global parameters (mergekit requires it too)");
             }
             return fallback;
         }
-        return toNumber(v, where);
+        return v;
+    }
+
+    /** A global numeric parameter for {@code tensor} at layer position {@code t}, or {@code fallback} (null: absent). */
+    Double number(String key, Double fallback, String tensor, double t) {
+        Double v = evaluate(parameters.get(key), tensor, t);
+        return v == null ? fallback : v;
+    }
+
+    /**
+     * mergekit's {@code evaluate_setting}: a number; a gradient list [v₀ … v_m] interpolated linearly at
+     * position t·m; or a list of {@code {filter, value}} conditions, the first whose filter is absent,
+     * {@code *} or a substring of the tensor name giving the value. Null: no setting, or no condition matched.
+     */
+    static Double evaluate(Object setting, String tensor, double t) {
+        if (setting == null) {
+            return null;
+        }
+        if (setting instanceof Number n) {
+            return n.doubleValue();
+        }
+        List<?> list = (List<?>) setting; // checked by setting() when parsed
+        if (list.get(0) instanceof Number) {
+            double scaled = t * (list.size() - 1);
+            int i0 = (int) scaled;
+            int i1 = Math.min(list.size() - 1, i0 + 1);
+            double frac = scaled - i0;
+            return (1 - frac) * ((Number) list.get(i0)).doubleValue() + frac * ((Number) list.get(i1)).doubleValue();
+        }
+        for (Object o : list) {
+            Map<?, ?> cond = (Map<?, ?>) o;
+            Object filter = cond.get("filter");
+            if (filter == null || filter.equals("*") || (tensor != null && tensor.contains((String) filter))) {
+                return evaluate(cond.get("value"), tensor, t);
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Where tensor {@code name} sits among the layers, for gradient lists, as mergekit plans a merge: layer
+     * k of L gives k/(L − 1) (1 when L = 1); tensors outside the layers (embeddings, final norm, head) 0. The
+     * layer is the first all-digit segment of the name ({@code model.layers.7.mlp…}, {@code transformer.h.7…});
+     * L is one more than the largest index under the same prefix among {@code names}.
+     */
+    static double layerPosition(String name, List<String> names) {
+        String[] parts = name.split("\\.");
+        for (int p = 0; p < parts.length; p++) {
+            if (!parts[p].isEmpty() && parts[p].chars().allMatch(Character::isDigit) && parts[p].length() < 9) {
+                String prefix = String.join(".", java.util.Arrays.copyOfRange(parts, 0, p)) + ".";
+                int max = 0;
+                for (String other : names) {
+                    if (other.startsWith(prefix)) {
+                        String rest = other.substring(prefix.length());
+                        int dot = rest.indexOf('.');
+                        String idx = dot < 0 ? rest : rest.substring(0, dot);
+                        if (!idx.isEmpty() && idx.length() < 9 && idx.chars().allMatch(Character::isDigit)) {
+                            max = Math.max(max, Integer.parseInt(idx));
+                        }
+                    }
+                }
+                return max == 0 ? 1 : Integer.parseInt(parts[p]) / (double) max;
+            }
+        }
+        return 0;
     }
 
     /** A global boolean parameter, or {@code fallback}. */
@@ -258,7 +325,8 @@ record MergeConfig(String method, Optional<ModelRef> base, List<ModelRef> models
             models.add(ref(string(entry.get("model"), where + ".model"), params));
         }
         if (method != Method.LINEAR && method != Method.FRANK_WOLFE && base.isEmpty()) {
-            throw new IllegalArgumentException("merge_method " + method.key + " needs base_model (task vectors are θ_i − θ_base)");
+            throw new IllegalArgumentException("merge_method " + method.key + " needs base_model ("
+                    + (method == Method.SLERP ? "t = 0 gives it" : "task vectors are θ_i − θ_base") + ")");
         }
         if (method == Method.FRANK_WOLFE && base.isEmpty()) {
             throw new IllegalArgumentException("merge_method frank_wolfe needs base_model (the first vertex and the start)");
@@ -303,7 +371,7 @@ record MergeConfig(String method, Optional<ModelRef> base, List<ModelRef> models
         return new ModelRef(text, path, adapter, params);
     }
 
-    /** Checks that parameter values are plain scalars (no gradients, no filters) and the keys known. */
+    /** Checks the keys, and that values are scalars or (numeric parameters of mergekit's methods) settings. */
     private static Map<String, Object> scalars(Map<String, Object> params, String where, Set<String> allowed, Method method) {
         Map<String, Object> out = new LinkedHashMap<>();
         for (Map.Entry<String, Object> e : params.entrySet()) {
@@ -313,19 +381,52 @@ record MergeConfig(String method, Optional<ModelRef> base, List<ModelRef> models
                 throw new IllegalArgumentException(where + ": '" + key + "' is not a parameter of " + method.key
                         + (allowed.isEmpty() ? " (it takes none here)" : " (known: " + new java.util.TreeSet<>(allowed) + ")"));
             }
-            if (v instanceof List<?>) {
-                throw new IllegalArgumentException(where + "." + key + ": gradient lists are not supported, give one value");
-            }
-            if (v instanceof Map<?, ?>) {
-                throw new IllegalArgumentException(where + "." + key + ": conditional values (value/filter) are not"
-                        + " supported, give one value");
-            }
             if (v == null) {
                 throw new IllegalArgumentException(where + "." + key + " has no value");
+            }
+            if (v instanceof List<?> || v instanceof Map<?, ?>) {
+                if (method == Method.FRANK_WOLFE || FLAGS.contains(key)) {
+                    throw new IllegalArgumentException(where + "." + key + ": gradient lists and conditional values"
+                            + " (value/filter) apply to the numeric parameters of mergekit's methods; give one value here");
+                }
+                checkSetting(v, where + "." + key, true);
             }
             out.put(key, v);
         }
         return Collections.unmodifiableMap(out);
+    }
+
+    /** Checks a gradient list (numbers) or a list of {filter, value} conditions, as mergekit's ParameterSetting. */
+    private static void checkSetting(Object v, String where, boolean conditionsAllowed) {
+        if (v instanceof Number n) {
+            toNumber(n, where);
+            return;
+        }
+        if (!(v instanceof List<?> list) || list.isEmpty()) {
+            throw new IllegalArgumentException(where + " must be a number, a gradient list of numbers or a list of"
+                    + " {filter, value} conditions, got " + describe(v));
+        }
+        if (list.get(0) instanceof Number || !conditionsAllowed) {
+            for (int k = 0; k < list.size(); k++) {
+                toNumber(list.get(k), where + "[" + k + "]");
+            }
+            return;
+        }
+        for (int k = 0; k < list.size(); k++) {
+            Map<String, Object> cond = map(list.get(k), where + "[" + k + "]");
+            for (String key : cond.keySet()) {
+                if (!key.equals("filter") && !key.equals("value")) {
+                    throw new IllegalArgumentException(where + "[" + k + "]: unknown key '" + key + "' (known: filter, value)");
+                }
+            }
+            if (cond.get("filter") != null) {
+                string(cond.get("filter"), where + "[" + k + "].filter");
+            }
+            if (cond.get("value") == null) {
+                throw new IllegalArgumentException(where + "[" + k + "] has no value");
+            }
+            checkSetting(cond.get("value"), where + "[" + k + "].value", false);
+        }
     }
 
     @SuppressWarnings("unchecked")

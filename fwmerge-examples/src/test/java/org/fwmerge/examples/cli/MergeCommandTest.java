@@ -141,6 +141,126 @@ class MergeCommandTest {
     }
 
     @Test
+    void slerp_interpolatesOnTheArcFromTheBase_asMergekitDefinesIt() throws IOException {
+        models();
+        Path cfg = yaml("merge_method: slerp\nbase_model: $D/m2.safetensors\nmodels:\n  - model: $D/m2.safetensors\n"
+                + "  - model: $D/m1.safetensors\nparameters: {t: 0.3}\n");
+        Result r = run("merge", cfg.toString(), tmp.resolve("out").toString());
+        assertEquals(0, r.code(), r.err());
+        float[] w = merged("out", "w");
+        // mergekit's slerp.py in double: unit vectors' dot, Ω = acos, sin((1 − t)Ω)/sin Ω and sin(tΩ)/sin Ω
+        double n0 = 0;
+        double n1 = 0;
+        double dot = 0;
+        for (int j = 0; j < 6; j++) {
+            n0 += W[2][j] * (double) W[2][j];
+            n1 += W[1][j] * (double) W[1][j];
+            dot += W[2][j] * (double) W[1][j];
+        }
+        double omega = Math.acos(dot / Math.sqrt(n0 * n1));
+        assertTrue(Math.abs(Math.cos(omega)) < 0.9995, "the fixture's tensors are not parallel");
+        for (int j = 0; j < 6; j++) {
+            double expected = (Math.sin(0.7 * omega) * W[2][j] + Math.sin(0.3 * omega) * W[1][j]) / Math.sin(omega);
+            assertEquals(expected, w[j], 1e-6, "w[" + j + "]");
+        }
+        assertTrue(r.err().contains("fwmerge merge: slerp over base"), r.err());
+        Path three = yaml("merge_method: slerp\nbase_model: $D/base\nmodels:\n  - model: $D/m1.safetensors\n"
+                + "  - model: $D/m2.safetensors\nparameters: {t: 0.3}\n");
+        Result bad = run("merge", three.toString(), tmp.resolve("out2").toString());
+        assertEquals(1, bad.code(), bad.err());
+        assertTrue(bad.err().contains("merge_method slerp interpolates from base_model to exactly one other model by"
+                + " parameters.t (0: the base, 1: the other); this configuration has 2 other model(s)"), bad.err());
+    }
+
+    /** mergekit's slerp of two tensors, in double (the fixtures below are never near-parallel). */
+    private static double[] slerp(double t, float[] v0, float[] v1) {
+        double n0 = 0;
+        double n1 = 0;
+        double dot = 0;
+        for (int j = 0; j < v0.length; j++) {
+            n0 += v0[j] * (double) v0[j];
+            n1 += v1[j] * (double) v1[j];
+            dot += v0[j] * (double) v1[j];
+        }
+        double omega = Math.acos(dot / Math.sqrt(n0 * n1));
+        double[] out = new double[v0.length];
+        for (int j = 0; j < v0.length; j++) {
+            out[j] = (Math.sin((1 - t) * omega) * v0[j] + Math.sin(t * omega) * v1[j]) / Math.sin(omega);
+        }
+        return out;
+    }
+
+    @Test
+    void slerp_gradientOverLayersAndFilters_giveEachTensorMergekitsT() throws IOException {
+        // Three layers of attention and MLP plus embeddings and a final norm, in the Llama layout.
+        List<String> names = List.of("model.embed_tokens.weight", "model.layers.0.self_attn.q_proj.weight",
+                "model.layers.0.mlp.up_proj.weight", "model.layers.1.self_attn.q_proj.weight",
+                "model.layers.1.mlp.up_proj.weight", "model.layers.2.self_attn.q_proj.weight",
+                "model.layers.2.mlp.up_proj.weight", "model.norm.weight");
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(8);
+        Map<String, float[]> a = new LinkedHashMap<>();
+        Map<String, float[]> b = new LinkedHashMap<>();
+        for (String n : names) {
+            float[] x = new float[12];
+            float[] y = new float[12];
+            for (int j = 0; j < 12; j++) {
+                x[j] = (float) rnd.nextGaussian();
+                y[j] = (float) rnd.nextGaussian();
+            }
+            a.put(n, x);
+            b.put(n, y);
+        }
+        Safetensors.write(Model.ofArrays("a", REF, a, Map.of()), tmp.resolve("a.safetensors"), DType.F32, Map.of());
+        Safetensors.write(Model.ofArrays("b", REF, b, Map.of()), tmp.resolve("b.safetensors"), DType.F32, Map.of());
+        Path cfg = yaml("""
+                merge_method: slerp
+                base_model: $D/a.safetensors
+                models:
+                  - model: $D/a.safetensors
+                  - model: $D/b.safetensors
+                parameters:
+                  t:
+                    - filter: self_attn
+                      value: [0, 0.5, 0.3, 0.7, 1]
+                    - filter: mlp
+                      value: [1, 0.5, 0.7, 0.3, 0]
+                    - value: 0.25
+                """);
+        Result r = run("merge", cfg.toString(), tmp.resolve("out").toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("5 groups of settings"), r.err());
+        // layer k of 3 sits at k/2 of the gradient: 5 points → position 2k, interpolated; others take 0.25
+        Map<String, Double> t = new LinkedHashMap<>();
+        t.put("model.embed_tokens.weight", 0.25);
+        t.put("model.layers.0.self_attn.q_proj.weight", 0.0);
+        t.put("model.layers.0.mlp.up_proj.weight", 1.0);
+        t.put("model.layers.1.self_attn.q_proj.weight", 0.3);
+        t.put("model.layers.1.mlp.up_proj.weight", 0.7);
+        t.put("model.layers.2.self_attn.q_proj.weight", 1.0);
+        t.put("model.layers.2.mlp.up_proj.weight", 0.0);
+        t.put("model.norm.weight", 0.25);
+        for (String n : names) {
+            float[] got = merged("out", n);
+            double[] want = slerp(t.get(n), a.get(n), b.get(n));
+            for (int j = 0; j < 12; j++) {
+                assertEquals(want[j], got[j], 1e-6, n + "[" + j + "] at t=" + t.get(n));
+            }
+        }
+    }
+
+    @Test
+    void layerPosition_isTheLayersShareOfTheStack_zeroOutsideIt() {
+        List<String> names = List.of("transformer.wte.weight", "transformer.h.0.attn.c_attn.weight",
+                "transformer.h.1.attn.c_attn.weight", "transformer.h.4.mlp.c_fc.weight", "transformer.ln_f.weight");
+        assertEquals(0.0, MergeConfig.layerPosition("transformer.wte.weight", names));
+        assertEquals(0.25, MergeConfig.layerPosition("transformer.h.1.attn.c_attn.weight", names));
+        assertEquals(1.0, MergeConfig.layerPosition("transformer.h.4.mlp.c_fc.weight", names));
+        assertEquals(0.0, MergeConfig.layerPosition("transformer.ln_f.weight", names));
+        assertEquals(0.55, MergeConfig.evaluate(List.of(0.1, 1.0), "x", 0.5), 1e-12, "gradient interpolated");
+        assertEquals(null, MergeConfig.evaluate(List.of(Map.of("filter", "mlp", "value", 1)), "attn", 0));
+    }
+
+    @Test
     void linear_baseModelNotListedWithoutGlobalWeight_failsSayingWhatMergekitDoes() throws IOException {
         models();
         Path cfg = yaml("merge_method: linear\nbase_model: $D/base\nmodels:\n  - model: $D/m1.safetensors\n"
@@ -419,11 +539,16 @@ class MergeCommandTest {
         assertFails("merge_method: ties\n" + head + "slices: []\n", "'slices' is not supported by fwmerge merge");
         assertFails("merge_method: ties\n" + head + "tokenizer_source: base\n", "'tokenizer_source' is not supported");
         assertFails("merge_method: ties\n" + head + "merge_mehtod: x\n", "unknown key 'merge_mehtod'");
-        assertFails("merge_method: slerp\n" + head, "merge_method 'slerp' is not supported by fwmerge merge");
-        assertFails("merge_method: ties\n" + head + "    parameters: {weight: [0, 1]}\n",
-                "models[0].parameters.weight: gradient lists are not supported");
+        assertFails("merge_method: nuslerp\n" + head, "merge_method 'nuslerp' is not supported by fwmerge merge");
+        assertFails("merge_method: ties\n" + head + "    parameters: {weight: [0, x]}\n",
+                "models[0].parameters.weight[1] must be a finite number, got 'x'");
         assertFails("merge_method: ties\n" + head + "    parameters: {weight: {value: 1, filter: mlp}}\n",
-                "conditional values (value/filter) are not supported");
+                "models[0].parameters.weight must be a number, a gradient list of numbers or a list of {filter, value}"
+                        + " conditions");
+        assertFails("merge_method: ties\n" + head + "    parameters: {weight: [{filtre: mlp, value: 1}]}\n",
+                "models[0].parameters.weight[0]: unknown key 'filtre' (known: filter, value)");
+        assertFails("merge_method: ties\n" + head + "parameters: {normalize: [{filter: mlp, value: true}]}\n",
+                "parameters.normalize: gradient lists and conditional values (value/filter) apply to the numeric");
         assertFails("merge_method: ties\n" + head + "    parameters: {wieght: 1}\n",
                 "models[0].parameters: 'wieght' is not a parameter of ties");
         assertFails("merge_method: ties\n" + head, "models[0] (" + tmp + "/m1.safetensors) has no 'weight'");
