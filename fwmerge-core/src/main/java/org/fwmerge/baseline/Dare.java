@@ -112,7 +112,7 @@ public final class Dare extends BaselineMerger {
         try {
             // One sweep per tensor (its drop streams run from its start), tensors in parallel.
             Deltas d = new Deltas(pool.base(), pool.candidates(), drop, null);
-            TaskVectorKernel.merge(d, d.plain(), names, new TaskVectorKernel.Spec(null, false, false, null, false,
+            TaskVectorKernel.merge(d, d.plain(), names, new TaskVectorKernel.Spec(null, null, false, false, null, false,
                     TaskVectorKernel.Election.NONE, TaskVectorKernel.Mix.SUM, scaling), out);
         } catch (RuntimeException e) {
             out.close();

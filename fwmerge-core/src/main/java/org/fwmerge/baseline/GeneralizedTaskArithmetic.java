@@ -23,6 +23,9 @@ import org.fwmerge.tensor.Tensor;
  *     ({@link Threshold#hash}), so that the kept ones do not crowd the first rows of a matrix (BF16 task
  *     vectors tie by the hundred thousand; mergekit's argsort picks among them in an order its sort
  *     leaves undefined);
+ *     {@link Sparsification#MAGNITUDE_OUTLIERS} (breadcrumbs) first drops the ⌊γ_i·n⌋ largest, then
+ *     keeps the next ones down to ⌊ρ_i·n⌋ in all (ties chosen the same way; where ⌊γ_i·n⌋ = 0 fwmerge drops
+ *     no outlier, where mergekit's {@code indices[n_bot:-0]} would keep nothing at all);
  *     {@link Sparsification#RANDOM} keeps each entry with probability ρ_i (seeded, reproducible; mergekit
  *     draws from torch's global generator); with {@code rescale} the kept entries are scaled to the
  *     original L1 norm, ‖τ_i‖₁/‖τ̃_i‖₁, unless either norm is below 10⁻⁷; ρ_i ≥ 1 keeps everything;</li>
@@ -51,7 +54,12 @@ public final class GeneralizedTaskArithmetic extends BaselineMerger {
         /** Keep the top fraction ρ of entries by magnitude, per tensor (TIES). */
         MAGNITUDE,
         /** Keep each entry with probability ρ (DARE). */
-        RANDOM
+        RANDOM,
+        /**
+         * Drop the top fraction γ of entries by magnitude, then keep the next largest up to a fraction ρ of
+         * the tensor (mergekit's {@code magnitude_outliers}, Model Breadcrumbs).
+         */
+        MAGNITUDE_OUTLIERS
     }
 
     /** mergekit's methods of this family, with their defaults for {@code normalize} and {@code rescale}. */
@@ -63,7 +71,11 @@ public final class GeneralizedTaskArithmetic extends BaselineMerger {
         /** {@code dare_ties}: random, sum consensus, normalize false, rescale true. */
         DARE_TIES(Sparsification.RANDOM, true, false, true),
         /** {@code dare_linear}: random, no consensus, normalize false, rescale true. */
-        DARE_LINEAR(Sparsification.RANDOM, false, false, true);
+        DARE_LINEAR(Sparsification.RANDOM, false, false, true),
+        /** {@code breadcrumbs}: magnitude with outliers, no consensus, normalize false, rescale false. */
+        BREADCRUMBS(Sparsification.MAGNITUDE_OUTLIERS, false, false, false),
+        /** {@code breadcrumbs_ties}: magnitude with outliers, sum consensus, normalize false, rescale false. */
+        BREADCRUMBS_TIES(Sparsification.MAGNITUDE_OUTLIERS, true, false, false);
 
         final Sparsification sparsification;
         final boolean consensus; // mergekit's 'sum' sign consensus
@@ -78,9 +90,13 @@ public final class GeneralizedTaskArithmetic extends BaselineMerger {
         }
     }
 
+    /** mergekit's default fraction of outliers a breadcrumbs trim drops. */
+    public static final double DEFAULT_GAMMA = 0.01;
+
     private final Method method;
     private final double[] weights;
     private final double[] densities;
+    private final double[] gammas;
     private final boolean normalize;
     private final boolean rescale;
     private final double lambda;
@@ -91,6 +107,7 @@ public final class GeneralizedTaskArithmetic extends BaselineMerger {
         this.method = b.method;
         this.weights = b.weights.clone();
         this.densities = b.densities == null ? null : b.densities.clone();
+        this.gammas = b.gammas == null ? null : b.gammas.clone();
         this.normalize = b.normalize == null ? method.normalize : b.normalize;
         this.rescale = b.rescale == null ? method.rescale : b.rescale;
         this.lambda = b.lambda == null ? 1.0 : b.lambda;
@@ -105,6 +122,7 @@ public final class GeneralizedTaskArithmetic extends BaselineMerger {
         Builder b = new Builder(method);
         b.weights = weights.clone();
         b.densities = densities == null ? null : densities.clone();
+        b.gammas = gammas == null ? null : gammas.clone();
         b.normalize = normalize;
         b.rescale = rescale;
         b.lambda = lambda;
@@ -131,6 +149,9 @@ public final class GeneralizedTaskArithmetic extends BaselineMerger {
         Objects.requireNonNull(pool, "pool");
         long start = System.nanoTime();
         int n = pool.size();
+        if (gammas != null && gammas.length != n) {
+            throw new IllegalArgumentException(gammas.length + " gammas for a pool of " + n + " candidates");
+        }
         if (weights.length != n || (densities != null && densities.length != n)) {
             throw new IllegalArgumentException(weights.length + " weights and "
                     + (densities == null ? "default" : Integer.toString(densities.length)) + " densities for a pool of "
@@ -141,17 +162,21 @@ public final class GeneralizedTaskArithmetic extends BaselineMerger {
         Model out = Support.zeros(pool, names, backend, name);
         try {
             boolean random = method.sparsification == Sparsification.RANDOM;
+            boolean outliers = method.sparsification == Sparsification.MAGNITUDE_OUTLIERS;
+            boolean magnitude = outliers || method.sparsification == Sparsification.MAGNITUDE;
+            double[] gamma = new double[n];
             DropMask[] drops = new DropMask[n];
             float[] w = new float[n];
             double[] rho = new double[n];
             for (int i = 0; i < n; i++) {
                 rho[i] = density(i);
+                gamma[i] = gammas == null ? DEFAULT_GAMMA : gammas[i];
                 w[i] = (float) weights[i];
                 drops[i] = random && rho[i] < 1 ? new DropMask(1 - rho[i], false, seed) : null;
             }
             Deltas source = new Deltas(pool.base(), pool.candidates(), drops, null);
             TaskVectorKernel.Spec spec = new TaskVectorKernel.Spec(
-                    method.sparsification == Sparsification.MAGNITUDE ? rho : null, false, true, w,
+                    magnitude ? rho : null, outliers ? gamma : null, false, true, w,
                     rescale && method.sparsification != Sparsification.NONE,
                     method.consensus ? TaskVectorKernel.Election.POSITIVE : TaskVectorKernel.Election.NONE,
                     normalize ? TaskVectorKernel.Mix.WEIGHTED : TaskVectorKernel.Mix.SUM, (float) lambda);
@@ -178,6 +203,9 @@ public final class GeneralizedTaskArithmetic extends BaselineMerger {
         c.put("method", name());
         c.put("weights", Arrays.toString(weights));
         c.put("densities", densities == null ? "1.0" : Arrays.toString(densities));
+        if (method.sparsification == Sparsification.MAGNITUDE_OUTLIERS) {
+            c.put("gammas", gammas == null ? Double.toString(DEFAULT_GAMMA) : Arrays.toString(gammas));
+        }
         c.put("normalize", Boolean.toString(normalize));
         c.put("rescale", Boolean.toString(rescale));
         c.put("lambda", Double.toString(lambda));
@@ -195,6 +223,7 @@ public final class GeneralizedTaskArithmetic extends BaselineMerger {
         private final Method method;
         private double[] weights;
         private double[] densities;
+        private double[] gammas;
         private Boolean normalize;
         private Boolean rescale;
         private Double lambda;
@@ -223,6 +252,27 @@ public final class GeneralizedTaskArithmetic extends BaselineMerger {
         public Builder densities(double... rho) {
             once(this.densities, "densities");
             this.densities = perCandidate(rho, "density", 0);
+            return this;
+        }
+
+        /**
+         * The fraction γ_i of largest entries each candidate's breadcrumbs trim drops, in pool order (mergekit
+         * {@code gamma}, default {@value GeneralizedTaskArithmetic#DEFAULT_GAMMA}); only for the breadcrumbs methods.
+         *
+         * @throws IllegalArgumentException if empty, not finite, negative or above 1
+         */
+        public Builder gammas(double... gamma) {
+            once(this.gammas, "gammas");
+            if (method.sparsification != Sparsification.MAGNITUDE_OUTLIERS) {
+                throw new IllegalArgumentException("gamma applies to breadcrumbs and breadcrumbs_ties, not " + method);
+            }
+            double[] g = perCandidate(gamma, "gamma", Double.NEGATIVE_INFINITY);
+            for (int i = 0; i < g.length; i++) {
+                if (g[i] < 0 || g[i] > 1) {
+                    throw new IllegalArgumentException("gamma of candidate " + (i + 1) + " must be in [0, 1], got " + g[i]);
+                }
+            }
+            this.gammas = g;
             return this;
         }
 

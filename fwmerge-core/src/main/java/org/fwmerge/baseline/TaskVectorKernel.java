@@ -58,6 +58,8 @@ final class TaskVectorKernel {
      * One merge's definition.
      *
      * @param density    per candidate, the fraction of entries its trim keeps (≥ 1: no trim); null: none trimmed
+     * @param outliers   per candidate, the fraction γ of largest entries dropped before the trim (mergekit's
+     *                   breadcrumbs; needs {@code exactTies}); null: none
      * @param wholeModel trim thresholds (and the majority sign) over all tensors together, else per tensor
      * @param exactTies  keep exactly ⌊ρ·n⌋ entries per tensor (mergekit), else every entry tied with the
      *                   threshold of FusionBench's rank n − ⌊ρ·n⌋
@@ -67,11 +69,14 @@ final class TaskVectorKernel {
      * @param mix        how the counted entries are mixed
      * @param scaling    λ
      */
-    record Spec(double[] density, boolean wholeModel, boolean exactTies, float[] weights, boolean rescale,
+    record Spec(double[] density, double[] outliers, boolean wholeModel, boolean exactTies, float[] weights, boolean rescale,
             Election election, Mix mix, double scaling) {
         Spec {
             Objects.requireNonNull(election, "election");
             Objects.requireNonNull(mix, "mix");
+            if (outliers != null && !exactTies) {
+                throw new IllegalArgumentException("outliers are counted exactly, per tensor");
+            }
             if (exactTies && wholeModel) {
                 throw new IllegalArgumentException("exact ties are counted per tensor");
             }
@@ -81,9 +86,16 @@ final class TaskVectorKernel {
     private static final double RESCALE_EPS = 1e-7;
     private static final double DIVISOR_EPS = 1e-8;
 
-    /** One candidate's trim and factor over one group of entries (a tensor, or the whole model). */
-    private record Trim(Threshold.Key key, float factor) {
-        static final Trim NONE = new Trim(null, 1f);
+    /**
+     * One candidate's trim and factor over one group of entries (a tensor, or the whole model): the
+     * entries from key {@code lo} (null: the smallest) up to, not including, key {@code hi} (null: none above) are kept.
+     */
+    private record Trim(Threshold.Key lo, Threshold.Key hi, float factor) {
+        static final Trim NONE = new Trim(null, null, 1f);
+
+        Trim scaled(float f) {
+            return new Trim(lo, hi, f);
+        }
     }
 
     private TaskVectorKernel() {
@@ -220,7 +232,7 @@ final class TaskVectorKernel {
 
     /** τ_i → δ_i in place: trimmed, rescaled, weighted (a factor or weight of 1 changes nothing, so it is skipped). */
     private static void delta(float[] v, long off, int len, Trim t, float weight, int i, String name) {
-        Threshold.Key key = t.key();
+        Threshold.Key key = t.lo();
         if (key != null) {
             int bits = key.bits();
             if (key.hash() == 0) {
@@ -233,6 +245,15 @@ final class TaskVectorKernel {
                     if (!key.atOrBelow(Float.floatToRawIntBits(v[k]) & 0x7FFFFFFF, off + k, salt)) {
                         v[k] = 0f;
                     }
+                }
+            }
+        }
+        Threshold.Key hi = t.hi();
+        if (hi != null) {
+            int salt = Threshold.salt(i, name);
+            for (int k = 0; k < len; k++) {
+                if (hi.atOrBelow(Float.floatToRawIntBits(v[k]) & 0x7FFFFFFF, off + k, salt)) {
+                    v[k] = 0f;
                 }
             }
         }
@@ -253,7 +274,7 @@ final class TaskVectorKernel {
                 for (String name : names) {
                     long size = out.tensor(name).size();
                     double rho = spec.density()[i];
-                    if (rho < 1 && (long) (rho * size) == 0) {
+                    if (rho < 1 && spec.outliers() == null && (long) (rho * size) == 0) {
                         throw new IllegalArgumentException("density " + rho + " of candidate " + (i + 1) + " keeps no"
                                 + " entry of tensor '" + name + "' (" + size + " entries); mergekit refuses this too");
                     }
@@ -268,12 +289,12 @@ final class TaskVectorKernel {
             for (String name : group) {
                 size += out.tensor(name).size();
             }
-            Threshold.Key key = key(source, i, group, size, spec); // DARE-TIES trims the dropped τ
-            boolean sparsified = key != null || source.drops(i);
+            Trim trim = band(source, i, group, size, spec); // DARE-TIES trims the dropped τ
+            boolean sparsified = trim != Trim.NONE || source.drops(i);
             if (!spec.rescale() || !sparsified) {
-                return key == null ? Trim.NONE : new Trim(key, 1f);
+                return trim;
             }
-            return new Trim(key, rescaleFactor(source, plain, i, group, key));
+            return trim.scaled(rescaleFactor(source, plain, i, group, trim));
         });
         Trim[][] t = new Trim[n][groups];
         for (int j = 0; j < jobs.size(); j++) {
@@ -282,30 +303,41 @@ final class TaskVectorKernel {
         return t;
     }
 
-    /** The key at which candidate i's trim starts over {@code group}, or null if nothing is trimmed. */
-    private static Threshold.Key key(Deltas d, int i, List<String> group, long size, Spec spec) {
+    /** Candidate i's trim over {@code group}. */
+    private static Trim band(Deltas d, int i, List<String> group, long size, Spec spec) {
         if (spec.density() == null) {
-            return null;
+            return Trim.NONE;
         }
         double rho = spec.density()[i];
         if (spec.exactTies()) {
             if (rho >= 1) {
-                return null;
+                return Trim.NONE;
             }
-            long k = (long) (rho * size); // ≥ 1, checked in trims()
-            return Threshold.smallestKey(d, i, group, size - k + 1, true);
+            long k = (long) (rho * size); // ≥ 1 without outliers, checked in trims()
+            if (spec.outliers() == null) {
+                return new Trim(Threshold.smallestKey(d, i, group, size - k + 1, true), null, 1f);
+            }
+            // mergekit's magnitude_outliers: drop the ⌊γ·n⌋ largest, then the smallest down to ⌊ρ·n⌋ kept
+            long top = (long) (spec.outliers()[i] * size);
+            long bottom = size - k - top;
+            if (bottom < 0) {
+                top += bottom;
+                bottom = 0;
+            }
+            Threshold.Key lo = bottom == 0 ? null : Threshold.smallestKey(d, i, group, bottom + 1, true);
+            Threshold.Key hi = top == 0 ? null : Threshold.smallestKey(d, i, group, size - top + 1, true);
+            return new Trim(lo, hi, 1f);
         }
         long rank = Threshold.rank(size, rho);
         // rank 0 (keep everything, ρ = 1) or an empty tensor: every entry passes |τ| ≥ 0.
-        return rank <= 0 ? new Threshold.Key(0, 0) : Threshold.smallestKey(d, i, group, rank, false);
+        return new Trim(rank <= 0 ? new Threshold.Key(0, 0) : Threshold.smallestKey(d, i, group, rank, false), null, 1f);
     }
 
     /** ‖τ_i‖₁ / ‖τ̃_i‖₁ over {@code group} (1 when either is below 10⁻⁷), τ̃ trimmed by {@code key} or dropped. */
-    private static float rescaleFactor(Deltas source, Deltas plain, int i, List<String> group, Threshold.Key key) {
+    private static float rescaleFactor(Deltas source, Deltas plain, int i, List<String> group, Trim trim) {
         double[] l1 = new double[2];
         boolean dropped = source.drops(i);
         for (String name : group) {
-            Trim trim = new Trim(key, 1f);
             plain.stream(i, name, (off, v, len) -> {
                 for (int k = 0; k < len; k++) {
                     l1[0] += Math.abs(v[k]);

@@ -158,7 +158,7 @@ public final class Ties extends BaselineMerger {
     static TaskVectorKernel.Spec spec(int candidates, double topK, Trim trim, Combine combine, double scaling) {
         double[] density = new double[candidates];
         java.util.Arrays.fill(density, topK);
-        return new TaskVectorKernel.Spec(density, trim == Trim.WHOLE_MODEL, false, null, false,
+        return new TaskVectorKernel.Spec(density, null, trim == Trim.WHOLE_MODEL, false, null, false,
                 TaskVectorKernel.Election.MAJORITY,
                 combine == Combine.MEAN ? TaskVectorKernel.Mix.MEAN : TaskVectorKernel.Mix.SUM, scaling);
     }

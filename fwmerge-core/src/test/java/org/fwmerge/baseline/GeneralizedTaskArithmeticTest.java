@@ -49,6 +49,12 @@ class GeneralizedTaskArithmeticTest {
     /** mergekit, transcribed: per tensor, magnitude top-k by sort, weighted deltas, consensus, normalize, λ. */
     private static double[] reference(List<Model> m, String name, double[] w, double[] rho, boolean magnitude,
             String consensus, boolean normalize, double lambda) {
+        return reference(m, name, w, rho, null, magnitude, consensus, normalize, lambda);
+    }
+
+    /** As above; with {@code gamma}, mergekit's magnitude_outliers: ascending order, keep [n_bot, n − n_top). */
+    private static double[] reference(List<Model> m, String name, double[] w, double[] rho, double[] gamma,
+            boolean magnitude, String consensus, boolean normalize, double lambda) {
         float[] base = m.get(0).values(name);
         int n = base.length;
         double[][] wd = new double[N][n];
@@ -58,7 +64,26 @@ class GeneralizedTaskArithmeticTest {
             for (int j = 0; j < n; j++) {
                 tau[j] = c[j] - base[j]; // float32 subtraction, as in the implementation and mergekit
             }
-            if (magnitude && rho[i] < 1) {
+            if (gamma != null && rho[i] < 1) {
+                int target = (int) (rho[i] * n);
+                int top = (int) (gamma[i] * n);
+                int bot = n - target - top;
+                if (bot < 0) {
+                    top += bot;
+                    bot = 0;
+                }
+                Integer[] idx = new Integer[n];
+                for (int j = 0; j < n; j++) {
+                    idx[j] = j;
+                }
+                double[] t = tau;
+                Arrays.sort(idx, Comparator.comparingDouble(j -> Math.abs(t[j])));
+                double[] kept = new double[n];
+                for (int r = bot; r < n - top; r++) {
+                    kept[idx[r]] = tau[idx[r]];
+                }
+                tau = kept;
+            } else if (magnitude && rho[i] < 1) {
                 int k = (int) (rho[i] * n);
                 Integer[] idx = new Integer[n];
                 for (int j = 0; j < n; j++) {
@@ -138,6 +163,29 @@ class GeneralizedTaskArithmeticTest {
                 rho, true, "sum", true, 1);
         check(GeneralizedTaskArithmetic.builder(Method.TIES).weights(w).densities(rho).normalize(false).lambda(1.5)
                 .backend(Pools.B).build(), w, rho, true, "sum", false, 1.5);
+    }
+
+    @Test
+    void breadcrumbs_dropOutliersAndSmallest_matchTheDefinition() throws Exception {
+        double[] w = {1.0, 0.5, 0.3};
+        double[] rho = {0.6, 0.5, 0.9};
+        double[] gamma = {0.1, 0.05, 0.2}; // candidate 3: n_bot < 0, so fewer outliers dropped
+        for (Method method : List.of(Method.BREADCRUMBS, Method.BREADCRUMBS_TIES)) {
+            List<Model> m = models();
+            try (ModelPool pool = pool(m)) {
+                MergeResult r = GeneralizedTaskArithmetic.builder(method).weights(w).densities(rho).gammas(gamma)
+                        .backend(Pools.B).build().merge(pool);
+                for (String name : List.of("a", "b")) {
+                    double[] ref = reference(m, name, w, rho, gamma, true, method == Method.BREADCRUMBS ? null : "sum",
+                            false, 1);
+                    Pools.assertValues(ref, r.model().values(name), 2e-6, method + " tensor " + name);
+                }
+                r.model().close();
+            }
+        }
+        assertEquals("gamma applies to breadcrumbs and breadcrumbs_ties, not TIES", assertThrows(
+                IllegalArgumentException.class, () -> GeneralizedTaskArithmetic.builder(Method.TIES).gammas(0.1))
+                .getMessage());
     }
 
     @Test

@@ -43,7 +43,7 @@ import picocli.CommandLine.Spec;
  * {@code fwmerge merge CONFIG.yaml OUT_DIR}: merges the models a mergekit-style YAML file names.
  *
  * <p>mergekit's {@code linear}, {@code task_arithmetic}, {@code ties}, {@code dare_linear} and
- * {@code dare_ties} and {@code slerp} follow mergekit's definitions ({@link WeightAveraging},
+ * {@code dare_ties}, {@code breadcrumbs}, {@code breadcrumbs_ties} and {@code slerp} follow mergekit's definitions ({@link WeightAveraging},
  * {@link GeneralizedTaskArithmetic}, {@link Slerp}); {@code frank_wolfe} runs FW-Merging with the configuration's
  * objective. OUT_DIR receives {@code model.safetensors} (or shards and their index), the base
  * directory's non-weight files (config, tokenizer) and {@code fwmerge_config.yml}; the configuration
@@ -52,7 +52,7 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "merge", mixinStandardHelpOptions = true,
         description = "Merge the models of a mergekit-style YAML configuration (linear, task_arithmetic, ties,"
-                + " dare_linear, dare_ties, slerp, frank_wolfe) into OUT_DIR.")
+                + " dare_linear, dare_ties, breadcrumbs, breadcrumbs_ties, slerp, frank_wolfe) into OUT_DIR.")
 final class MergeCommand implements Callable<Integer> {
 
     /** Name of the copy of the configuration written beside the model. */
@@ -226,6 +226,9 @@ final class MergeCommand implements Callable<Integer> {
                 indices.forEach(i -> v.add(c.number(i, "weight", null, tensor, t)));
                 indices.forEach(i -> v.add(c.number(i, "density", 1.0, tensor, t)));
                 v.add(c.number("lambda", 1.0, tensor, t));
+                if (method == Method.BREADCRUMBS || method == Method.BREADCRUMBS_TIES) {
+                    indices.forEach(i -> v.add(c.number(i, "gamma", GeneralizedTaskArithmetic.DEFAULT_GAMMA, tensor, t)));
+                }
             }
         }
         return v;
@@ -253,6 +256,10 @@ final class MergeCommand implements Callable<Integer> {
                 GeneralizedTaskArithmetic.Builder b = GeneralizedTaskArithmetic
                         .builder(GeneralizedTaskArithmetic.Method.valueOf(method.name())).weights(w).densities(rho)
                         .lambda(v.get(2 * n)).seed(seed).parameters(tensors);
+                if (method == Method.BREADCRUMBS || method == Method.BREADCRUMBS_TIES) {
+                    b.gammas(java.util.Arrays.copyOfRange(v.stream().mapToDouble(Double::doubleValue).toArray(),
+                            2 * n + 1, 3 * n + 1));
+                }
                 if (c.parameters().containsKey("normalize")) {
                     b.normalize(c.flag("normalize", false));
                 }

@@ -38,6 +38,8 @@ record MergeConfig(String method, Optional<ModelRef> base, List<ModelRef> models
         TIES("ties", GTA_GLOBAL, GTA_MODEL),
         DARE_LINEAR("dare_linear", GTA_GLOBAL, GTA_MODEL),
         DARE_TIES("dare_ties", GTA_GLOBAL, GTA_MODEL),
+        BREADCRUMBS("breadcrumbs", BREADCRUMBS_GLOBAL, BREADCRUMBS_MODEL),
+        BREADCRUMBS_TIES("breadcrumbs_ties", BREADCRUMBS_GLOBAL, BREADCRUMBS_MODEL),
         SLERP("slerp", Set.of("t"), Set.of()),
         FRANK_WOLFE("frank_wolfe", Set.of("variant", "lmo", "step_size", "gamma", "iterations", "tolerance",
                 "relative_tolerance", "top_k", "batch_size", "coefficients"),
@@ -70,6 +72,9 @@ record MergeConfig(String method, Optional<ModelRef> base, List<ModelRef> models
 
     private static final Set<String> GTA_GLOBAL = Set.of("weight", "density", "normalize", "rescale", "lambda", "int8_mask");
     private static final Set<String> GTA_MODEL = Set.of("weight", "density");
+    private static final Set<String> BREADCRUMBS_MODEL = Set.of("weight", "density", "gamma");
+    private static final Set<String> BREADCRUMBS_GLOBAL = Set.of("weight", "density", "gamma", "normalize", "rescale",
+            "lambda", "int8_mask");
     /** Parameters that are true or false, never a gradient or a condition. */
     private static final Set<String> FLAGS = Set.of("normalize", "rescale", "int8_mask");
     private static final Set<String> TOP_LEVEL = Set.of("merge_method", "base_model", "models", "parameters", "dtype",

@@ -261,6 +261,35 @@ class MergeCommandTest {
     }
 
     @Test
+    void breadcrumbsTies_yamlSettingsReachTheMergerUnchanged() throws IOException {
+        models();
+        Path cfg = yaml("""
+                merge_method: breadcrumbs_ties
+                base_model: $D/base
+                models:
+                  - model: $D/m1.safetensors
+                    parameters: {weight: 1.0, density: 0.5, gamma: 0.2}
+                  - model: $D/m2.safetensors
+                    parameters: {weight: 0.5}
+                parameters:
+                  density: 0.7
+                  gamma: 0.1
+                  lambda: 1.5
+                """);
+        Result r = run("merge", cfg.toString(), tmp.resolve("out").toString());
+        assertEquals(0, r.code(), r.err());
+        try (ModelPool pool = ModelPool.open(tmp.resolve("base"), List.of(tmp.resolve("m1.safetensors"),
+                tmp.resolve("m2.safetensors")))) {
+            MergeResult direct = GeneralizedTaskArithmetic.builder(GeneralizedTaskArithmetic.Method.BREADCRUMBS_TIES)
+                    .weights(1.0, 0.5).densities(0.5, 0.7).gammas(0.2, 0.1).lambda(1.5).backend(REF).build().merge(pool);
+            for (String name : List.of("w", "b")) {
+                assertArrayEquals(direct.model().values(name), merged("out", name), name);
+            }
+            direct.model().close();
+        }
+    }
+
+    @Test
     void linear_baseModelNotListedWithoutGlobalWeight_failsSayingWhatMergekitDoes() throws IOException {
         models();
         Path cfg = yaml("merge_method: linear\nbase_model: $D/base\nmodels:\n  - model: $D/m1.safetensors\n"
