@@ -30,6 +30,7 @@ METHODS = {
     "breadcrumbs": "  - model: {m}\n    parameters: {{weight: {w}, density: 0.5, gamma: 0.01}}\n",
     "breadcrumbs_ties": "  - model: {m}\n    parameters: {{weight: {w}, density: 0.5, gamma: 0.01}}\n",
     "slerp": None,
+    "nearswap": None,
 }
 RANDOM = {"dare_linear", "dare_ties"}
 
@@ -73,6 +74,8 @@ def yaml_for(method, dirs, dtype):
                 "parameters:\n  t:\n    - filter: self_attn\n      value: [0, 0.5, 0.3, 0.7, 1]\n"
                 "    - filter: mlp\n      value: [1, 0.5, 0.7, 0.3, 0]\n    - value: 0.5\n"
                 f"dtype: {dtype}\n")
+    if method == "nearswap":
+        return f"merge_method: nearswap\nbase_model: {base}\nmodels:\n  - model: {fts[0]}\nparameters: {{t: 0.001}}\ndtype: {dtype}\n"
     body = "".join(METHODS[method].format(m=d, w=round(1.0 / len(fts) + 0.1 * i, 3)) for i, d in enumerate(fts))
     extra = f"base_model: {base}\n" + ("parameters: {weight: 0.2}\n" if method == "linear" else "")
     return f"merge_method: {method}\n{extra}models:\n{body}dtype: {dtype}\n"

@@ -24,6 +24,7 @@ import org.fwmerge.StepSizeRule;
 import org.fwmerge.Tolerance;
 import org.fwmerge.Variant;
 import org.fwmerge.baseline.GeneralizedTaskArithmetic;
+import org.fwmerge.baseline.NearSwap;
 import org.fwmerge.baseline.Slerp;
 import org.fwmerge.baseline.WeightAveraging;
 import org.fwmerge.examples.cli.MergeConfig.Method;
@@ -43,8 +44,8 @@ import picocli.CommandLine.Spec;
  * {@code fwmerge merge CONFIG.yaml OUT_DIR}: merges the models a mergekit-style YAML file names.
  *
  * <p>mergekit's {@code linear}, {@code task_arithmetic}, {@code ties}, {@code dare_linear} and
- * {@code dare_ties}, {@code breadcrumbs}, {@code breadcrumbs_ties} and {@code slerp} follow mergekit's definitions ({@link WeightAveraging},
- * {@link GeneralizedTaskArithmetic}, {@link Slerp}); {@code frank_wolfe} runs FW-Merging with the configuration's
+ * {@code dare_ties}, {@code breadcrumbs}, {@code breadcrumbs_ties}, {@code slerp} and {@code nearswap} follow mergekit's
+ * definitions ({@link WeightAveraging}, {@link GeneralizedTaskArithmetic}, {@link Slerp}, {@link NearSwap}); {@code frank_wolfe} runs FW-Merging with the configuration's
  * objective. OUT_DIR receives {@code model.safetensors} (or shards and their index), the base
  * directory's non-weight files (config, tokenizer) and {@code fwmerge_config.yml}; the configuration
  * is also embedded in the safetensors metadata. Every file is written atomically; an OUT_DIR that
@@ -52,7 +53,7 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "merge", mixinStandardHelpOptions = true,
         description = "Merge the models of a mergekit-style YAML configuration (linear, task_arithmetic, ties,"
-                + " dare_linear, dare_ties, breadcrumbs, breadcrumbs_ties, slerp, frank_wolfe) into OUT_DIR.")
+                + " dare_linear, dare_ties, breadcrumbs, breadcrumbs_ties, slerp, nearswap, frank_wolfe) into OUT_DIR.")
 final class MergeCommand implements Callable<Integer> {
 
     /** Name of the copy of the configuration written beside the model. */
@@ -213,12 +214,14 @@ final class MergeCommand implements Callable<Integer> {
         List<Double> v = new ArrayList<>();
         switch (method) {
             case LINEAR -> indices.forEach(i -> v.add(i == BASE ? baseWeight(c, tensor, t) : c.number(i, "weight", null, tensor, t)));
-            case SLERP -> {
+            case SLERP, NEARSWAP -> {
                 Double st = c.number("t", null, tensor, t);
                 if (indices.size() != 1 || st == null) {
-                    throw new IllegalArgumentException("merge_method slerp interpolates from base_model to exactly one"
-                            + " other model by parameters.t (0: the base, 1: the other); this configuration has "
-                            + indices.size() + " other model(s)" + (st == null ? " and no t for tensor '" + tensor + "'" : ""));
+                    throw new IllegalArgumentException("merge_method " + method.key + " " + (method == Method.SLERP
+                            ? "interpolates from base_model to exactly one other model by parameters.t (0: the base, 1: the other)"
+                            : "swaps in the entries of exactly one other model that lie within parameters.t of base_model's")
+                            + "; this configuration has " + indices.size() + " other model(s)"
+                            + (st == null ? " and no t for tensor '" + tensor + "'" : ""));
                 }
                 v.add(st);
             }
@@ -246,6 +249,9 @@ final class MergeCommand implements Callable<Integer> {
             }
             case SLERP -> {
                 return Slerp.builder().t(v.get(0)).parameters(tensors).build();
+            }
+            case NEARSWAP -> {
+                return NearSwap.builder().t(v.get(0)).parameters(tensors).build();
             }
             default -> {
                 double[] rho = new double[n];

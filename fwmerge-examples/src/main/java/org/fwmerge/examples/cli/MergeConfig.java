@@ -41,6 +41,7 @@ record MergeConfig(String method, Optional<ModelRef> base, List<ModelRef> models
         BREADCRUMBS("breadcrumbs", BREADCRUMBS_GLOBAL, BREADCRUMBS_MODEL),
         BREADCRUMBS_TIES("breadcrumbs_ties", BREADCRUMBS_GLOBAL, BREADCRUMBS_MODEL),
         SLERP("slerp", Set.of("t"), Set.of()),
+        NEARSWAP("nearswap", Set.of("t"), Set.of()),
         FRANK_WOLFE("frank_wolfe", Set.of("variant", "lmo", "step_size", "gamma", "iterations", "tolerance",
                 "relative_tolerance", "top_k", "batch_size", "coefficients"),
                 Set.of());
@@ -331,7 +332,8 @@ record MergeConfig(String method, Optional<ModelRef> base, List<ModelRef> models
         }
         if (method != Method.LINEAR && method != Method.FRANK_WOLFE && base.isEmpty()) {
             throw new IllegalArgumentException("merge_method " + method.key + " needs base_model ("
-                    + (method == Method.SLERP ? "t = 0 gives it" : "task vectors are θ_i − θ_base") + ")");
+                    + (method == Method.SLERP || method == Method.NEARSWAP ? "t is measured from it"
+                    : "task vectors are θ_i − θ_base") + ")");
         }
         if (method == Method.FRANK_WOLFE && base.isEmpty()) {
             throw new IllegalArgumentException("merge_method frank_wolfe needs base_model (the first vertex and the start)");

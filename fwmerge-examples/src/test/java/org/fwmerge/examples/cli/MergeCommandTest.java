@@ -279,6 +279,23 @@ class MergeCommandTest {
     }
 
     @Test
+    void nearswap_takesTheOthersEntriesWithinT() throws IOException {
+        models();
+        Path cfg = yaml("merge_method: nearswap\nbase_model: $D/m2.safetensors\nmodels:\n  - model: $D/m1.safetensors\n"
+                + "parameters: {t: 1.5}\n");
+        Result r = run("merge", cfg.toString(), tmp.resolve("out").toString());
+        assertEquals(0, r.code(), r.err());
+        float[] w = merged("out", "w");
+        for (int j = 0; j < 6; j++) {
+            double a = W[2][j];
+            double b = W[1][j];
+            double weight = Math.min(1, Math.max(0, 1.5 / Math.max(Math.abs(a - b), 1e-6)));
+            assertEquals(weight * b + (1 - weight) * a, w[j], 1e-6, "w[" + j + "]");
+        }
+        assertEquals(W[1][2], w[2], 1e-7, "|Δ| = 1.5: within t, the other's value");
+    }
+
+    @Test
     void linear_baseModelNotListedWithoutGlobalWeight_failsSayingWhatMergekitDoes() throws IOException {
         models();
         Path cfg = yaml("merge_method: linear\nbase_model: $D/base\nmodels:\n  - model: $D/m1.safetensors\n"
