@@ -141,20 +141,28 @@ def main():
     print("| method | mergekit s (net) | fwmerge s (net) | fw/mk | peak RSS mk / fw MiB | agreement |")
     print("|---|---|---|---|---|---|")
     for method in a.methods.split(","):
-        row = {}
-        for tool, cmd in (("mk", mk_cmd), ("fw", fw_cmd)):
-            times = []
-            for name, d in (("tiny", tiny), ("pool", dirs)):
-                cfg = os.path.join(a.work, f"{method}-{name}.yaml")
-                with open(cfg, "w") as f:
-                    f.write(yaml_for(method, d, a.dtype))
-                out = os.path.join(a.work, f"out-{tool}-{method}-{name}")
-                shutil.rmtree(out, ignore_errors=True)
-                times.append(timed(cmd(cfg, out), log, a.work))
-            row[tool] = (times[1][0] - times[0][0], times[1][1], os.path.join(a.work, f"out-{tool}-{method}-pool"))
-        agree = agreement(method, outputs(row["mk"][2]), outputs(row["fw"][2]), base)
-        print(f"| {method} | {row['mk'][0]:.2f} | {row['fw'][0]:.2f} | {row['fw'][0] / row['mk'][0]:.2f}× | "
-              f"{row['mk'][1]:.0f} / {row['fw'][1]:.0f} | {agree} |", flush=True)
+        try:
+            compare_one(a, method, dirs, tiny, base, mk_cmd, fw_cmd, log)
+        except SystemExit as e:  # one tool failing on one method does not end the table
+            print(f"| {method} | failed: {e} | | | | |", flush=True)
+
+
+def compare_one(a, method, dirs, tiny, base, mk_cmd, fw_cmd, log):
+    """One row of the table: both tools on the tiny and the full pool, then the agreement."""
+    row = {}
+    for tool, cmd in (("mk", mk_cmd), ("fw", fw_cmd)):
+        times = []
+        for name, d in (("tiny", tiny), ("pool", dirs)):
+            cfg = os.path.join(a.work, f"{method}-{name}.yaml")
+            with open(cfg, "w") as f:
+                f.write(yaml_for(method, d, a.dtype))
+            out = os.path.join(a.work, f"out-{tool}-{method}-{name}")
+            shutil.rmtree(out, ignore_errors=True)
+            times.append(timed(cmd(cfg, out), log, a.work))
+        row[tool] = (times[1][0] - times[0][0], times[1][1], os.path.join(a.work, f"out-{tool}-{method}-pool"))
+    agree = agreement(method, outputs(row["mk"][2]), outputs(row["fw"][2]), base)
+    print(f"| {method} | {row['mk'][0]:.2f} | {row['fw'][0]:.2f} | {row['fw'][0] / row['mk'][0]:.2f}× | "
+          f"{row['mk'][1]:.0f} / {row['fw'][1]:.0f} | {agree} |", flush=True)
 
 
 if __name__ == "__main__":
