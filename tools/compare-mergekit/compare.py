@@ -31,6 +31,7 @@ METHODS = {
     "breadcrumbs_ties": "  - model: {m}\n    parameters: {{weight: {w}, density: 0.5, gamma: 0.01}}\n",
     "slerp": None,
     "nearswap": None,
+    "model_stock": "  - model: {m}\n",
 }
 RANDOM = {"dare_linear", "dare_ties"}
 

@@ -24,6 +24,7 @@ import org.fwmerge.StepSizeRule;
 import org.fwmerge.Tolerance;
 import org.fwmerge.Variant;
 import org.fwmerge.baseline.GeneralizedTaskArithmetic;
+import org.fwmerge.baseline.ModelStock;
 import org.fwmerge.baseline.NearSwap;
 import org.fwmerge.baseline.Slerp;
 import org.fwmerge.baseline.WeightAveraging;
@@ -44,8 +45,9 @@ import picocli.CommandLine.Spec;
  * {@code fwmerge merge CONFIG.yaml OUT_DIR}: merges the models a mergekit-style YAML file names.
  *
  * <p>mergekit's {@code linear}, {@code task_arithmetic}, {@code ties}, {@code dare_linear} and
- * {@code dare_ties}, {@code breadcrumbs}, {@code breadcrumbs_ties}, {@code slerp} and {@code nearswap} follow mergekit's
- * definitions ({@link WeightAveraging}, {@link GeneralizedTaskArithmetic}, {@link Slerp}, {@link NearSwap}); {@code frank_wolfe} runs FW-Merging with the configuration's
+ * {@code dare_ties}, {@code breadcrumbs}, {@code breadcrumbs_ties}, {@code slerp}, {@code nearswap} and
+ * {@code model_stock} follow mergekit's definitions ({@link WeightAveraging}, {@link GeneralizedTaskArithmetic},
+ * {@link Slerp}, {@link NearSwap}, {@link ModelStock}); {@code frank_wolfe} runs FW-Merging with the configuration's
  * objective. OUT_DIR receives {@code model.safetensors} (or shards and their index), the base
  * directory's non-weight files (config, tokenizer) and {@code fwmerge_config.yml}; the configuration
  * is also embedded in the safetensors metadata. Every file is written atomically; an OUT_DIR that
@@ -53,7 +55,7 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "merge", mixinStandardHelpOptions = true,
         description = "Merge the models of a mergekit-style YAML configuration (linear, task_arithmetic, ties,"
-                + " dare_linear, dare_ties, breadcrumbs, breadcrumbs_ties, slerp, nearswap, frank_wolfe) into OUT_DIR.")
+                + " dare_linear, dare_ties, breadcrumbs, breadcrumbs_ties, slerp, nearswap, model_stock, frank_wolfe) into OUT_DIR.")
 final class MergeCommand implements Callable<Integer> {
 
     /** Name of the copy of the configuration written beside the model. */
@@ -214,6 +216,9 @@ final class MergeCommand implements Callable<Integer> {
         List<Double> v = new ArrayList<>();
         switch (method) {
             case LINEAR -> indices.forEach(i -> v.add(i == BASE ? baseWeight(c, tensor, t) : c.number(i, "weight", null, tensor, t)));
+            case MODEL_STOCK -> {
+                // no numeric parameter: one group
+            }
             case SLERP, NEARSWAP -> {
                 Double st = c.number("t", null, tensor, t);
                 if (indices.size() != 1 || st == null) {
@@ -239,10 +244,8 @@ final class MergeCommand implements Callable<Integer> {
 
     /** The merger of {@code n} candidates for one group of tensors with the given {@link #values}. */
     private Merger merger(MergeConfig c, Method method, int n, List<Double> v, ParameterSelection tensors) {
-        double[] w = new double[n];
-        for (int k = 0; k < n; k++) {
-            w[k] = v.get(k);
-        }
+        // the candidates' weights lead the values of linear and of the task-vector methods (read only by them)
+        double[] w = v.size() < n ? null : v.subList(0, n).stream().mapToDouble(Double::doubleValue).toArray();
         switch (method) {
             case LINEAR -> {
                 return WeightAveraging.builder().weights(w).normalizeWeights(c.flag("normalize", true)).parameters(tensors).build();
@@ -252,6 +255,13 @@ final class MergeCommand implements Callable<Integer> {
             }
             case NEARSWAP -> {
                 return NearSwap.builder().t(v.get(0)).parameters(tensors).build();
+            }
+            case MODEL_STOCK -> {
+                if (c.flag("filter_wise", false)) {
+                    throw new IllegalArgumentException("parameters.filter_wise: true (one ratio per row) is not supported"
+                            + " by fwmerge merge; model_stock runs per tensor (mergekit's default)");
+                }
+                return ModelStock.builder().parameters(tensors).build();
             }
             default -> {
                 double[] rho = new double[n];

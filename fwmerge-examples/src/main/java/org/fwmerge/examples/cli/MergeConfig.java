@@ -42,6 +42,7 @@ record MergeConfig(String method, Optional<ModelRef> base, List<ModelRef> models
         BREADCRUMBS_TIES("breadcrumbs_ties", BREADCRUMBS_GLOBAL, BREADCRUMBS_MODEL),
         SLERP("slerp", Set.of("t"), Set.of()),
         NEARSWAP("nearswap", Set.of("t"), Set.of()),
+        MODEL_STOCK("model_stock", Set.of("filter_wise"), Set.of()),
         FRANK_WOLFE("frank_wolfe", Set.of("variant", "lmo", "step_size", "gamma", "iterations", "tolerance",
                 "relative_tolerance", "top_k", "batch_size", "coefficients"),
                 Set.of());
@@ -77,7 +78,7 @@ record MergeConfig(String method, Optional<ModelRef> base, List<ModelRef> models
     private static final Set<String> BREADCRUMBS_GLOBAL = Set.of("weight", "density", "gamma", "normalize", "rescale",
             "lambda", "int8_mask");
     /** Parameters that are true or false, never a gradient or a condition. */
-    private static final Set<String> FLAGS = Set.of("normalize", "rescale", "int8_mask");
+    private static final Set<String> FLAGS = Set.of("normalize", "rescale", "int8_mask", "filter_wise");
     private static final Set<String> TOP_LEVEL = Set.of("merge_method", "base_model", "models", "parameters", "dtype",
             "out_dtype", "objective");
     /** Bytes read to tell a text file from a binary one before reading it whole. */

@@ -296,6 +296,36 @@ class MergeCommandTest {
     }
 
     @Test
+    void modelStock_mergesTowardTheMeanByThePairwiseCosine() throws IOException {
+        models();
+        Path cfg = yaml("merge_method: model_stock\nbase_model: $D/m3.safetensors\nmodels:\n  - model: $D/m1.safetensors\n"
+                + "  - model: $D/m2.safetensors\n");
+        Result r = run("merge", cfg.toString(), tmp.resolve("out").toString());
+        assertEquals(0, r.code(), r.err());
+        float[] w = merged("out", "w");
+        double dot = 0;
+        double n1 = 0;
+        double n2 = 0;
+        for (int j = 0; j < 6; j++) {
+            double a = W[1][j] - (double) W[3][j];
+            double b = W[2][j] - (double) W[3][j];
+            dot += a * b;
+            n1 += a * a;
+            n2 += b * b;
+        }
+        double c = dot / Math.sqrt(n1 * n2);
+        double t = 2 * c / (1 + c);
+        for (int j = 0; j < 6; j++) {
+            assertEquals(t * (W[1][j] + W[2][j]) / 2 + (1 - t) * W[3][j], w[j], 1e-6, "w[" + j + "]");
+        }
+        Path rows = yaml("merge_method: model_stock\nbase_model: $D/m3.safetensors\nmodels:\n  - model: $D/m1.safetensors\n"
+                + "  - model: $D/m2.safetensors\nparameters: {filter_wise: true}\n");
+        Result bad = run("merge", rows.toString(), tmp.resolve("out2").toString());
+        assertEquals(1, bad.code(), bad.err());
+        assertTrue(bad.err().contains("parameters.filter_wise: true (one ratio per row) is not supported"), bad.err());
+    }
+
+    @Test
     void linear_baseModelNotListedWithoutGlobalWeight_failsSayingWhatMergekitDoes() throws IOException {
         models();
         Path cfg = yaml("merge_method: linear\nbase_model: $D/base\nmodels:\n  - model: $D/m1.safetensors\n"
