@@ -69,7 +69,7 @@ abstract class BaselineBuilder<B extends BaselineBuilder<B>> {
     }
 
     @SuppressWarnings("unchecked")
-    private B self() {
+    final B self() {
         return (B) this;
     }
 }

@@ -1,16 +1,10 @@
 package org.fwmerge.baseline;
 
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.Objects;
-import org.fwmerge.MergeResult;
-import org.fwmerge.Model;
-import org.fwmerge.ModelPool;
 import org.fwmerge.internal.Combine;
 import org.fwmerge.internal.Parallel;
-import org.fwmerge.internal.Readers;
 import org.fwmerge.io.TensorReader;
+import org.fwmerge.tensor.Tensor;
 
 /**
  * Spherical linear interpolation between the base θ₀ and one candidate θ₁, tensor by tensor, as
@@ -27,7 +21,7 @@ import org.fwmerge.io.TensorReader;
  *
  * <p>Two streamed passes per tensor, ranges across cores; memory: the output and chunk buffers.
  */
-public final class Slerp extends BaselineMerger {
+public final class Slerp extends PairMerger {
 
     /** mergekit's threshold of |d| above which the tensors count as parallel and are interpolated linearly. */
     public static final double DOT_THRESHOLD = 0.9995;
@@ -35,11 +29,8 @@ public final class Slerp extends BaselineMerger {
     /** Elements per block of the first pass: partial sums are added in block order. */
     private static final int BLOCK = 1 << 20;
 
-    private final double t;
-
     private Slerp(Builder b) {
-        super(b);
-        this.t = b.t;
+        super(b, "slerp", "interpolates between");
     }
 
     /** A builder; {@link Builder#t} is required. */
@@ -47,34 +38,9 @@ public final class Slerp extends BaselineMerger {
         return new Builder();
     }
 
-    /**
-     * Interpolates between the pool's base and its one candidate.
-     *
-     * @throws IllegalArgumentException     if the pool does not hold exactly one candidate, or the selection
-     *                                      matches no tensor
-     * @throws java.io.UncheckedIOException if a checkpoint cannot be read
-     */
     @Override
-    public MergeResult merge(ModelPool pool) {
-        Objects.requireNonNull(pool, "pool");
-        if (pool.size() != 1) {
-            throw new IllegalArgumentException("slerp interpolates between the base and exactly one other model; the pool"
-                    + " has " + pool.size() + " candidates");
-        }
-        long start = System.nanoTime();
-        List<String> names = pool.select(parameters);
-        Model out = Support.zeros(pool, names, backend, "slerp");
-        try {
-            for (String name : names) {
-                try (Readers r = Readers.open(List.of(pool.base(), pool.candidates().get(0)), name)) {
-                    Combine.into(out.tensor(name), coefficients(t, sums(r.all()[0], r.all()[1])), r.all());
-                }
-            }
-        } catch (RuntimeException e) {
-            out.close();
-            throw e;
-        }
-        return Support.result(out, "slerp", configuration(), pool, start);
+    void mergeTensor(TensorReader base, TensorReader other, Tensor out) {
+        Combine.into(out, coefficients(t, sums(base, other)), base, other);
     }
 
     /** (s₀, s₁) of θ = s₀θ₀ + s₁θ₁ from ‖θ₀‖², ‖θ₁‖² and ⟨θ₀, θ₁⟩. */
@@ -120,33 +86,9 @@ public final class Slerp extends BaselineMerger {
         return total;
     }
 
-    @Override
-    Map<String, String> settings() {
-        Map<String, String> c = new LinkedHashMap<>();
-        c.put("method", "slerp");
-        c.put("t", Double.toString(t));
-        return c;
-    }
-
-    /**
-     * Configures a {@link Slerp}. Each setting is checked when set; each setter may be called once
-     * ({@link IllegalStateException} on a second call); {@link #build()} leaves the builder unchanged. Not thread-safe.
-     */
-    public static final class Builder extends BaselineBuilder<Builder> {
-        private Double t;
-
+    /** Configures a {@link Slerp}: t (0 gives the base, 1 the other model) is required. */
+    public static final class Builder extends PairBuilder<Builder> {
         private Builder() {
-        }
-
-        /**
-         * The interpolation parameter: 0 gives the base, 1 the candidate (mergekit {@code t}; required).
-         *
-         * @throws IllegalArgumentException if not finite
-         */
-        public Builder t(double t) {
-            once(this.t, "t");
-            this.t = Support.finite(t, "t");
-            return this;
         }
 
         /**
@@ -155,9 +97,7 @@ public final class Slerp extends BaselineMerger {
          * @throws IllegalStateException if t was not given
          */
         public Slerp build() {
-            if (t == null) {
-                throw new IllegalStateException("t is required (mergekit's 't' parameter): 0 gives the base, 1 the other model");
-            }
+            requireT("0 gives the base, 1 the other model");
             return new Slerp(this);
         }
     }
