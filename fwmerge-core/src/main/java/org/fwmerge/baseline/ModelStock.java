@@ -9,8 +9,10 @@ import org.fwmerge.MergeResult;
 import org.fwmerge.Model;
 import org.fwmerge.ModelPool;
 import org.fwmerge.internal.Combine;
+import org.fwmerge.internal.Parallel;
 import org.fwmerge.internal.Readers;
 import org.fwmerge.io.Checkpoint;
+import org.fwmerge.io.TensorReader;
 
 /**
  * Model Stock (Jang et al., ECCV 2024) as mergekit's {@code model_stock} ({@code merge_methods/model_stock.py})
@@ -18,12 +20,15 @@ import org.fwmerge.io.Checkpoint;
  * clamp(⟨τ_i, τ_j⟩ / max(‖τ_i‖‖τ_j‖, 10⁻⁶), −1, 1), and t = N·c / (1 + (N − 1)·c):
  * θ = t·(Σ_i θ_i / N) + (1 − t)·θ₀ (mergekit's default, not {@code filter_wise}).
  *
- * <p>Inner products come from {@link Gram} (double, independent of the core count); the output is formed in double and rounded once. Two streamed passes per tensor; memory:
+ * <p>Inner products are summed in double over fixed blocks added in order (results do not depend on the
+ * core count); the output is formed in double and rounded once. Two streamed passes per tensor; memory:
  * the output, an N×N matrix and chunk buffers.
  */
 public final class ModelStock extends BaselineMerger {
 
     private static final double EPS = 1e-6;
+    /** Elements per block of the first pass: partial sums are added in block order. */
+    private static final int BLOCK = 1 << 20;
 
     private ModelStock(Builder b) {
         super(b);
@@ -56,7 +61,7 @@ public final class ModelStock extends BaselineMerger {
             sources.add(pool.base());
             for (String name : names) {
                 try (Readers r = Readers.open(sources, name)) {
-                    double t = ratio(Gram.of(java.util.Arrays.copyOf(r.all(), n), r.all()[n]));
+                    double t = ratio(gram(r.all()));
                     double[] w = new double[n + 1];
                     java.util.Arrays.fill(w, 0, n, t / n);
                     w[n] = 1 - t;
@@ -84,6 +89,49 @@ public final class ModelStock extends BaselineMerger {
         }
         double c = sum / pairs;
         return n * c / (1 + (n - 1) * c);
+    }
+
+    /** ⟨τ_i, τ_j⟩ for the candidates src[0..n) against the base src[n], blocks in parallel, added in block order. */
+    private static double[][] gram(TensorReader[] src) {
+        int n = src.length - 1;
+        long size = src[n].size();
+        int blocks = (int) Math.max(1, (size + BLOCK - 1) / BLOCK);
+        List<double[][]> parts = Parallel.items(blocks, q -> {
+            float[][] tau = new float[n][Support.CHUNK];
+            float[] base = new float[Support.CHUNK];
+            double[][] g = new double[n][n];
+            long end = Math.min(size, (long) (q + 1) * BLOCK);
+            for (long off = (long) q * BLOCK; off < end; off += Support.CHUNK) {
+                int len = (int) Math.min(Support.CHUNK, end - off);
+                src[n].read(off, base, 0, len);
+                for (int i = 0; i < n; i++) {
+                    src[i].read(off, tau[i], 0, len);
+                    for (int k = 0; k < len; k++) {
+                        tau[i][k] -= base[k];
+                    }
+                }
+                for (int i = 0; i < n; i++) {
+                    for (int j = i; j < n; j++) {
+                        double s = 0;
+                        for (int k = 0; k < len; k++) {
+                            s += (double) tau[i][k] * tau[j][k];
+                        }
+                        g[i][j] += s;
+                    }
+                }
+            }
+            return g;
+        });
+        double[][] g = new double[n][n];
+        for (double[][] p : parts) {
+            for (int i = 0; i < n; i++) {
+                for (int j = i; j < n; j++) {
+                    g[i][j] += p[i][j];
+                    g[j][i] = g[i][j];
+                }
+            }
+        }
+        return g;
     }
 
     @Override
