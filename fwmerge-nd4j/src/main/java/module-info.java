@@ -14,6 +14,7 @@ module org.fwmerge.nd4j {
     requires transitive nd4j.api;
     requires nd4j.common;
     requires org.bytedeco.javacpp;
+    requires org.bytedeco.openblas;
     requires org.slf4j;
     requires jdk.management;
 

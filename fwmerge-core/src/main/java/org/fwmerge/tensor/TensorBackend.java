@@ -5,7 +5,8 @@ import java.util.Optional;
 
 /**
  * The service-provider interface a tensor backend implements: allocation, bulk transfer and the
- * few BLAS-level operations Frank-Wolfe merging spends its time in.
+ * few BLAS-level operations Frank-Wolfe merging spends its time in, and the dense linear algebra in
+ * double (SVD, products) that the spectral merging methods need.
  *
  * <p>Implementations are found with {@link java.util.ServiceLoader} (see {@link TensorBackends});
  * the pure-Java {@linkplain TensorBackends#reference() reference backend} is always available.
@@ -92,6 +93,24 @@ public interface TensorBackend {
 
     /** {@code dst ← src}. */
     void copy(Tensor src, Tensor dst);
+
+    /**
+     * The thin singular value decomposition of {@code a}, in double. The default is the reference
+     * implementation (Commons Math, one thread); a backend with LAPACK overrides it.
+     */
+    default Svd svd(Matrix a) {
+        return org.fwmerge.internal.DenseAlgebra.svd(a);
+    }
+
+    /**
+     * The product {@code a·b}, in double. The default is the reference implementation (a row-parallel
+     * loop); a backend with BLAS overrides it.
+     *
+     * @throws IllegalArgumentException if a's columns do not match b's rows
+     */
+    default Matrix multiply(Matrix a, Matrix b) {
+        return org.fwmerge.internal.DenseAlgebra.multiply(a, b);
+    }
 
     /** A new writable copy of {@code t}. */
     default Tensor copyOf(Tensor t) {

@@ -692,4 +692,111 @@ public abstract class TensorBackendContract {
             assertTrue(Math.abs(got - exact.doubleValue()) <= 1e-12 * abs, "dot " + got + ", exactly " + exact);
         }
     }
+
+    // ---------------------------------------------------------------- dense linear algebra in double
+
+    /** A seeded Gaussian m × n matrix, with columns {@code zeroFrom..} set to zero (a rank-deficient case). */
+    private static Matrix gaussian(long seed, int m, int n, int zeroFrom) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        double[] v = new double[m * n];
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                double g = Math.sqrt(-2 * Math.log(1 - rnd.nextDouble())) * Math.cos(2 * Math.PI * rnd.nextDouble());
+                v[i * n + j] = j < zeroFrom ? g : 0;
+            }
+        }
+        return new Matrix(m, n, v);
+    }
+
+    /** The naive triple loop, summed in order: the test's own product. */
+    private static double[] product(Matrix a, Matrix b) {
+        double[] c = new double[a.rows() * b.cols()];
+        for (int i = 0; i < a.rows(); i++) {
+            for (int j = 0; j < b.cols(); j++) {
+                double s = 0;
+                for (int k = 0; k < a.cols(); k++) {
+                    s += a.get(i, k) * b.get(k, j);
+                }
+                c[i * b.cols() + j] = s;
+            }
+        }
+        return c;
+    }
+
+    private static void assertOrthonormalColumns(Matrix q, double tol, String what) {
+        for (int a = 0; a < q.cols(); a++) {
+            for (int b = a; b < q.cols(); b++) {
+                double s = 0;
+                for (int i = 0; i < q.rows(); i++) {
+                    s += q.get(i, a) * q.get(i, b);
+                }
+                assertEquals(a == b ? 1 : 0, s, tol, what + " columns " + a + "," + b);
+            }
+        }
+    }
+
+    @Test
+    void svd_tallWideSquareAndRankDeficient_reconstructsWithOrthonormalFactors() {
+        int[][] shapes = {{12, 7, 7}, {5, 16, 16}, {9, 9, 9}, {1, 6, 6}, {6, 1, 1}, {40, 24, 10}, {24, 40, 17}};
+        for (int[] sh : shapes) {
+            int m = sh[0];
+            int n = sh[1];
+            String what = "svd of " + m + " x " + n + " (nonzero columns " + sh[2] + ")";
+            Matrix a = gaussian(31L * m + n, m, n, sh[2]);
+            double[] original = a.values().clone();
+            Svd d = backend().svd(a);
+            assertArrayEquals(original, a.values(), what + ": input changed");
+            int p = Math.min(m, n);
+            assertEquals(m, d.u().rows(), what);
+            assertEquals(p, d.u().cols(), what);
+            assertEquals(p, d.s().length, what);
+            assertEquals(p, d.vt().rows(), what);
+            assertEquals(n, d.vt().cols(), what);
+            for (int k = 0; k < p; k++) {
+                assertTrue(d.s()[k] >= 0, what + ": s[" + k + "] = " + d.s()[k]);
+                assertTrue(k == 0 || d.s()[k] <= d.s()[k - 1] * (1 + 1e-12) + 1e-12, what + ": s not sorted");
+            }
+            assertOrthonormalColumns(d.u(), 1e-10, what + " U");
+            assertOrthonormalColumns(d.vt().transpose(), 1e-10, what + " V");
+            double[] back = new double[m * n];
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < n; j++) {
+                    double s = 0;
+                    for (int k = 0; k < p; k++) {
+                        s += d.u().get(i, k) * d.s()[k] * d.vt().get(k, j);
+                    }
+                    back[i * n + j] = s;
+                }
+            }
+            assertArrayEquals(original, back, 1e-10, what + ": U diag(s) Vt");
+        }
+    }
+
+    @Test
+    void svd_knownSpectrum_isRecovered() {
+        // A = Q1 diag(5, 3, 2, 0.5) Q2ᵀ built from two rotations: its singular values are known exactly.
+        double c = Math.cos(0.3);
+        double s = Math.sin(0.3);
+        double[] sigma = {5, 3, 2, 0.5};
+        double[] v = new double[16];
+        for (int i = 0; i < 4; i++) {
+            v[i * 4 + i] = sigma[i];
+        }
+        Matrix diag = new Matrix(4, 4, v);
+        Matrix rot = new Matrix(4, 4, new double[] {c, -s, 0, 0, s, c, 0, 0, 0, 0, c, -s, 0, 0, s, c});
+        Matrix swap = new Matrix(4, 4, new double[] {0, 0, 1, 0, c, 0, 0, s, 0, 1, 0, 0, -s, 0, 0, c});
+        Matrix a = new Matrix(4, 4, product(new Matrix(4, 4, product(rot, diag)), swap));
+        assertArrayEquals(sigma, backend().svd(a).s(), 1e-12);
+    }
+
+    @Test
+    void multiply_matchesTheTripleLoop_andRefusesMismatchedShapes() {
+        Matrix a = gaussian(5, 37, 19, 19);
+        Matrix b = gaussian(6, 19, 23, 23);
+        assertArrayEquals(product(a, b), backend().multiply(a, b).values(), 1e-12);
+        Matrix row = gaussian(7, 1, 19, 19);
+        assertArrayEquals(product(row, b), backend().multiply(row, b).values(), 1e-12);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> backend().multiply(a, a));
+        assertTrue(e.getMessage().contains("37 x 19"), e.getMessage());
+    }
 }

@@ -14,6 +14,9 @@ import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.indexer.FloatIndexer;
 import org.fwmerge.internal.Kernels;
 import org.fwmerge.internal.Scratch;
+import org.bytedeco.openblas.global.openblas;
+import org.fwmerge.tensor.Matrix;
+import org.fwmerge.tensor.Svd;
 import org.fwmerge.tensor.Tensor;
 import org.fwmerge.tensor.TensorBackend;
 import org.nd4j.linalg.api.buffer.DataBuffer;
@@ -278,6 +281,39 @@ public final class Nd4jBackend implements TensorBackend {
         } finally {
             DOT_BUFFERS.give(buf);
         }
+    }
+
+    /**
+     * LAPACK's divide-and-conquer {@code dgesdd} (OpenBLAS, thin factors, row-major host arrays): the same
+     * library with either ND4J backend, since the operands are Java arrays of doubles.
+     *
+     * @throws ArithmeticException if LAPACK reports that the decomposition did not converge
+     */
+    @Override
+    public Svd svd(Matrix a) {
+        int m = a.rows();
+        int n = a.cols();
+        int p = Math.min(m, n);
+        double[] work = a.values().clone(); // dgesdd overwrites its input
+        double[] s = new double[p];
+        double[] u = new double[Math.multiplyExact(m, p)];
+        double[] vt = new double[Math.multiplyExact(p, n)];
+        int info = openblas.LAPACKE_dgesdd(openblas.LAPACK_ROW_MAJOR, (byte) 'S', m, n, work, n, s, u, p, vt, n);
+        if (info != 0) {
+            throw new ArithmeticException("LAPACK dgesdd " + (info > 0 ? "did not converge" : "refused argument " + -info)
+                    + " on a " + m + " x " + n + " matrix (info " + info + ")");
+        }
+        return new Svd(new Matrix(m, p, u), s, new Matrix(p, n, vt));
+    }
+
+    /** BLAS {@code dgemm} (OpenBLAS) on the row-major host arrays. */
+    @Override
+    public Matrix multiply(Matrix a, Matrix b) {
+        org.fwmerge.internal.DenseAlgebra.checkProduct(a, b);
+        double[] c = new double[Math.multiplyExact(a.rows(), b.cols())];
+        openblas.cblas_dgemm(openblas.CblasRowMajor, openblas.CblasNoTrans, openblas.CblasNoTrans, a.rows(), b.cols(),
+                a.cols(), 1.0, a.values(), a.cols(), b.values(), b.cols(), 0.0, c, b.cols());
+        return new Matrix(a.rows(), b.cols(), c);
     }
 
     @Override
