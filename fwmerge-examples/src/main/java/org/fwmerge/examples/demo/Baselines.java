@@ -4,13 +4,15 @@ import java.util.List;
 import org.fwmerge.MergeResult;
 import org.fwmerge.baseline.AdaMerging;
 import org.fwmerge.baseline.Dare;
+import org.fwmerge.baseline.IsotropicMerging;
+import org.fwmerge.baseline.TaskSingularVectors;
 import org.fwmerge.baseline.TaskArithmetic;
 import org.fwmerge.baseline.Ties;
 import org.fwmerge.baseline.WeightAveraging;
 
 /**
- * The baselines of the comparison with their library defaults (FusionBench's), except two AdaMerging
- * settings:
+ * The baselines of the comparison with their library defaults (FusionBench's: TSV-M, Iso-C and Iso-CTS at
+ * λ = 1, Iso-CTS's common space 0.8), except two AdaMerging settings:
  * <ul>
  * <li>{@value #ADAMERGING_STEPS} Adam steps instead of 1000, to fit the demo's time budget (the
  * learning rate stays at the published 1e-3);</li>
@@ -36,6 +38,10 @@ final class Baselines {
                 new Demo.Method("Task arithmetic", true, c -> TaskArithmetic.builder().parameters(c.parameters()).backend(c.backend()).build()),
                 new Demo.Method("TIES", true, c -> Ties.builder().parameters(c.parameters()).backend(c.backend()).build()),
                 new Demo.Method("DARE (TA)", true, c -> Dare.builder().parameters(c.parameters()).backend(c.backend()).build()),
+                new Demo.Method("TSV-M", true, c -> TaskSingularVectors.builder().parameters(c.parameters()).backend(c.backend()).build()),
+                new Demo.Method("Iso-C", true, c -> IsotropicMerging.builder().parameters(c.parameters()).backend(c.backend()).build()),
+                new Demo.Method("Iso-CTS", true, c -> IsotropicMerging.builder().taskSpecific(true).parameters(c.parameters())
+                        .backend(c.backend()).build()),
                 new Demo.Method(ADAMERGING, false, c -> AdaMerging.builder().objective(c.unlabelled())
                         .steps(ADAMERGING_STEPS).initialCoefficient(1.0 / c.poolSize()).parameters(c.parameters())
                         .backend(c.backend()).build()));

@@ -36,6 +36,7 @@ final class Report {
         private Map<String, Map<String, Double>> table1 = Map.of();
         private Map<String, Map<Integer, Double>> table2 = Map.of();
         private Map<String, Map<Integer, Double>> table3 = Map.of();
+        private String fwStart;
 
         void trace(String method, List<IterationRecord> records) {
             traces.put(method, records);
@@ -49,6 +50,11 @@ final class Report {
 
         void table1(Map<String, Map<String, Double>> t) {
             table1 = t;
+        }
+
+        /** The data-free method FW ran on top of in experiment 1 (lowest calibration loss). */
+        void onTopOf(String method) {
+            fwStart = method;
         }
 
         void table2(Map<String, Map<Integer, Double>> t) {
@@ -240,6 +246,10 @@ final class Report {
         String chartPrefix = zoo.isEmpty() ? "" : zoo.toLowerCase(java.util.Locale.ROOT) + "-";
         md.append('\n').append(headings[0]).append("\n\n");
         appendTaskTable(md, e.table1);
+        if (e.fwStart != null) {
+            md.append(String.format("%nFW on top: FW-hard and FW-soft also started from %s's merge, the data-free merge "
+                    + "with the lowest calibration loss (FW's own objective; no test data in the choice).%n", e.fwStart));
+        }
         appendAdaMerging(md, e);
         md.append('\n').append(headings[1]).append("\n\n");
         appendSeries(md, e.table2, "k irrelevant", "%.3f");
@@ -326,7 +336,8 @@ final class Report {
     /** Experiments 1-3 of a zoo as the "all", "irrelevant" and "relevant" entries. */
     private String experimentsJson(Experiments e, String indent) {
         return indent + "\"all\": {\"tasks\": " + strings(cfg.evalTasks()) + ", \"methods\": " + means(e.table1, false)
-                + ", \"reference\": " + means(e.table1, true) + "},\n" + indent + "\"irrelevant\": " + series(e.table2)
+                + ", \"reference\": " + means(e.table1, true) + ", \"fw_start\": "
+                + (e.fwStart == null ? "null" : quote(e.fwStart)) + "},\n" + indent + "\"irrelevant\": " + series(e.table2)
                 + ",\n" + indent + "\"relevant\": " + series(e.table3);
     }
 

@@ -47,8 +47,23 @@ class DemoSmokeTest {
     @Test
     void table1_listsEveryMethod() {
         for (String method : List.of("Pre-trained", "Individual (upper bound)", "Weight averaging", "Task arithmetic",
-                "TIES", "DARE (TA)", "AdaMerging", "FW-hard", "FW-soft")) {
+                "TIES", "DARE (TA)", "TSV-M", "Iso-C", "Iso-CTS", "AdaMerging", "FW-hard", "FW-soft")) {
             assertTrue(md.contains("| " + method + " |"), "table 1 lists " + method);
+        }
+    }
+
+    /** Experiment 1 runs FW on top of the data-free merge with the lowest calibration loss, in both zoos. */
+    @Test
+    void table1_hasFwOnTopOfTheBestDataFreeMethod() {
+        Matcher start = Pattern.compile("\"fw_start\": \"([^\"]+)\"").matcher(json);
+        for (int zoo = 0; zoo < 2; zoo++) {
+            assertTrue(start.find(), "fw_start for zoo " + zoo + " in\n" + json);
+            String from = start.group(1);
+            assertTrue(List.of("Weight averaging", "Task arithmetic", "TIES", "DARE (TA)", "TSV-M", "Iso-C", "Iso-CTS")
+                    .contains(from), from);
+            for (String fw : List.of("FW-hard", "FW-soft")) {
+                assertTrue(md.contains("| " + fw + " (from " + from + ") |"), fw + " from " + from);
+            }
         }
     }
 
