@@ -8,9 +8,9 @@ import org.fwmerge.tensor.Matrix;
 import org.fwmerge.tensor.Svd;
 
 /**
- * The reference backend's linear algebra in double: the thin SVD from Commons Math (Golub–Kahan, one
- * thread), the product as a row-parallel loop. Correct at any size but meant for small layers; the ND4J
- * backend replaces both with LAPACK and BLAS.
+ * The reference backend's linear algebra in double: the thin SVD and the LU solve from Commons Math
+ * (one thread), the product as a row-parallel loop. Correct at any size but meant for small layers; the ND4J
+ * backend replaces them with LAPACK and BLAS.
  */
 public final class DenseAlgebra {
 
@@ -22,11 +22,7 @@ public final class DenseAlgebra {
 
     /** The thin SVD of {@code a}. */
     public static Svd svd(Matrix a) {
-        double[][] rows = new double[a.rows()][];
-        for (int i = 0; i < rows.length; i++) {
-            rows[i] = java.util.Arrays.copyOfRange(a.values(), i * a.cols(), (i + 1) * a.cols());
-        }
-        SingularValueDecomposition d = new SingularValueDecomposition(new Array2DRowRealMatrix(rows, false));
+        SingularValueDecomposition d = new SingularValueDecomposition(real(a));
         return new Svd(of(d.getU()), d.getSingularValues(), of(d.getVT()));
     }
 
@@ -56,6 +52,33 @@ public final class DenseAlgebra {
             return null;
         });
         return new Matrix(m, n, c);
+    }
+
+    /** X with a·X = b, by LU with partial pivoting. */
+    public static Matrix solve(Matrix a, Matrix b) {
+        checkSolve(a, b);
+        try {
+            RealMatrix x = new org.apache.commons.math3.linear.LUDecomposition(real(a)).getSolver().solve(real(b));
+            return of(x);
+        } catch (org.apache.commons.math3.linear.SingularMatrixException e) {
+            throw new ArithmeticException("cannot solve: the " + a.rows() + " x " + a.cols() + " matrix is singular");
+        }
+    }
+
+    /** @throws IllegalArgumentException unless a is square and b has as many rows */
+    public static void checkSolve(Matrix a, Matrix b) {
+        if (a.rows() != a.cols() || b.rows() != a.rows()) {
+            throw new IllegalArgumentException("cannot solve a " + a.rows() + " x " + a.cols() + " system for a "
+                    + b.rows() + " x " + b.cols() + " right-hand side (it needs a square matrix and as many rows)");
+        }
+    }
+
+    private static RealMatrix real(Matrix a) {
+        double[][] rows = new double[a.rows()][];
+        for (int i = 0; i < rows.length; i++) {
+            rows[i] = java.util.Arrays.copyOfRange(a.values(), i * a.cols(), (i + 1) * a.cols());
+        }
+        return new Array2DRowRealMatrix(rows, false);
     }
 
     /** @throws IllegalArgumentException unless a's columns match b's rows */

@@ -6,7 +6,7 @@ import java.util.Optional;
 /**
  * The service-provider interface a tensor backend implements: allocation, bulk transfer and the
  * few BLAS-level operations Frank-Wolfe merging spends its time in, and the dense linear algebra in
- * double (SVD, products) that the spectral merging methods need.
+ * double (SVD, products, solves) that the spectral and regression merging methods need.
  *
  * <p>Implementations are found with {@link java.util.ServiceLoader} (see {@link TensorBackends});
  * the pure-Java {@linkplain TensorBackends#reference() reference backend} is always available.
@@ -110,6 +110,17 @@ public interface TensorBackend {
      */
     default Matrix multiply(Matrix a, Matrix b) {
         return org.fwmerge.internal.DenseAlgebra.multiply(a, b);
+    }
+
+    /**
+     * The solution X of a·X = b for a square, non-singular {@code a}, in double. The default is the reference
+     * implementation (Commons Math's LU with partial pivoting); a backend with LAPACK overrides it.
+     *
+     * @throws IllegalArgumentException if a is not square or b's rows do not match it
+     * @throws ArithmeticException      if a is singular
+     */
+    default Matrix solve(Matrix a, Matrix b) {
+        return org.fwmerge.internal.DenseAlgebra.solve(a, b);
     }
 
     /** A new writable copy of {@code t}. */

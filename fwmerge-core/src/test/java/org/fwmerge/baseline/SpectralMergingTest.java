@@ -37,32 +37,12 @@ public class SpectralMergingTest {
         return TensorBackends.reference();
     }
 
-    private static Path dir;
-
-    /** The fixture copied out of the class path (which may be a jar: the ND4J module runs these cases too). */
-    private static synchronized Path fixture(String file) {
-        try {
-            if (dir == null) {
-                dir = java.nio.file.Files.createTempDirectory("fwmerge-spectral");
-                dir.toFile().deleteOnExit();
-            }
-            Path p = dir.resolve(file);
-            if (!java.nio.file.Files.exists(p)) {
-                try (java.io.InputStream in = SpectralMergingTest.class.getResourceAsStream("spectral/" + file)) {
-                    java.nio.file.Files.copy(java.util.Objects.requireNonNull(in, file), p);
-                }
-                p.toFile().deleteOnExit();
-            }
-            return p;
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
+    private static Path fixture(String file) {
+        return Fixtures.file("spectral/" + file);
     }
 
     private static float[] floats(Checkpoint c, String name) {
-        try (org.fwmerge.tensor.Tensor t = c.load(name, TensorBackends.reference())) {
-            return TensorBackends.reference().toFloats(t);
-        }
+        return Fixtures.floats(c, name);
     }
 
     private static ModelPool goldenPool() throws Exception {

@@ -799,4 +799,20 @@ public abstract class TensorBackendContract {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> backend().multiply(a, a));
         assertTrue(e.getMessage().contains("37 x 19"), e.getMessage());
     }
+
+    @Test
+    void solve_recoversAKnownSolution_andRefusesSingularOrMisshapenSystems() {
+        Matrix a = gaussian(8, 13, 13, 13);
+        Matrix x = gaussian(9, 13, 4, 4);
+        Matrix b = new Matrix(13, 4, product(a, x));
+        double[] aBefore = a.values().clone();
+        double[] bBefore = b.values().clone();
+        assertArrayEquals(x.values(), backend().solve(a, b).values(), 1e-9);
+        assertArrayEquals(aBefore, a.values(), "a unchanged");
+        assertArrayEquals(bBefore, b.values(), "b unchanged");
+        Matrix singular = gaussian(10, 5, 5, 4); // last column zero
+        assertThrows(ArithmeticException.class, () -> backend().solve(singular, gaussian(11, 5, 1, 1)));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> backend().solve(x, b));
+        assertTrue(e.getMessage().contains("13 x 4"), e.getMessage());
+    }
 }

@@ -306,6 +306,21 @@ public final class Nd4jBackend implements TensorBackend {
         return new Svd(new Matrix(m, p, u), s, new Matrix(p, n, vt));
     }
 
+    /** LAPACK {@code dgesv} (LU with partial pivoting, OpenBLAS) on the row-major host arrays. */
+    @Override
+    public Matrix solve(Matrix a, Matrix b) {
+        org.fwmerge.internal.DenseAlgebra.checkSolve(a, b);
+        double[] lu = a.values().clone();
+        double[] x = b.values().clone();
+        int info = openblas.LAPACKE_dgesv(openblas.LAPACK_ROW_MAJOR, a.rows(), b.cols(), lu, a.rows(), new int[a.rows()], x,
+                b.cols());
+        if (info != 0) {
+            throw new ArithmeticException(info > 0 ? "cannot solve: the " + a.rows() + " x " + a.cols() + " matrix is singular"
+                    : "LAPACK dgesv refused argument " + -info);
+        }
+        return new Matrix(b.rows(), b.cols(), x);
+    }
+
     /** BLAS {@code dgemm} (OpenBLAS) on the row-major host arrays. */
     @Override
     public Matrix multiply(Matrix a, Matrix b) {
