@@ -296,7 +296,7 @@ public final class RegMean extends BaselineMerger {
          * calibration data). Layers that the first source lists are merged by RegMean; every source must
          * list the same layers.
          *
-         * @throws IllegalArgumentException if empty or the sources list different layers
+         * @throws IllegalArgumentException if empty, a source lists no layer, or the sources list different layers
          */
         public Builder inputs(List<? extends LayerInputs> perCandidate) {
             once(this.inputs, "inputs");
@@ -304,6 +304,10 @@ public final class RegMean extends BaselineMerger {
                 throw new IllegalArgumentException("inputs must not be empty");
             }
             Map<String, LayerInputs.Orientation> first = perCandidate.get(0).layers();
+            if (first.isEmpty()) {
+                throw new IllegalArgumentException("LayerInputs 0 lists no layer: declare the linear layers' inputs"
+                        + " (SameDiffObjective.Builder.layerInput)");
+            }
             for (int i = 1; i < perCandidate.size(); i++) {
                 if (!perCandidate.get(i).layers().equals(first)) {
                     throw new IllegalArgumentException("LayerInputs " + i + " lists layers " + perCandidate.get(i).layers()

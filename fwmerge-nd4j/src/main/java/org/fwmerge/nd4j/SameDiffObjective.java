@@ -1,5 +1,6 @@
 package org.fwmerge.nd4j;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashSet;
@@ -10,6 +11,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import org.fwmerge.Evaluation;
+import org.fwmerge.LayerInputs;
 import org.fwmerge.Model;
 import org.fwmerge.Objective;
 import org.fwmerge.tensor.Tensor;
@@ -48,7 +50,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * (handed over without a copy), else FLOAT copies of them; for another backend, their float values
  * copied into it.
  */
-public final class SameDiffObjective implements Objective {
+public final class SameDiffObjective implements Objective, LayerInputs {
 
     private static final String LOSS = "fwmerge_loss";
     private static final String LABELS = "fwmerge_labels";
@@ -68,6 +70,9 @@ public final class SameDiffObjective implements Objective {
     /** Of a full objective: its samples as rows in Java memory, and reused batch arrays by size; guarded by sd. */
     private Map<String, double[][]> hostRows;
     private final Map<Integer, Map<String, INDArray>> batchArrays = new HashMap<>();
+    /** Weight tensor → the graph variable holding that linear layer's input, with the weight's orientation. */
+    private Map<String, String> layerInputs = Map.of();
+    private Map<String, Orientation> layerOrientations = Map.of();
 
     private SameDiffObjective(SameDiff sd, Map<String, String> parameters, String input, String logits,
             Map<String, INDArray> placeholders, int[] classes, boolean entropy, int samples) {
@@ -201,8 +206,11 @@ public final class SameDiffObjective implements Objective {
                 rootRows[i] = this.rows[rows[i]];
             }
         }
-        return new SameDiffObjective(sd, parameters, input, logits, placeholders, batchClasses, entropy, size, root,
-                rootRows);
+        SameDiffObjective batch = new SameDiffObjective(sd, parameters, input, logits, placeholders, batchClasses, entropy,
+                size, root, rootRows);
+        batch.layerInputs = layerInputs;
+        batch.layerOrientations = layerOrientations;
+        return batch;
     }
 
     /**
@@ -297,6 +305,52 @@ public final class SameDiffObjective implements Objective {
         return (double) correct / samples;
     }
 
+    /** The layers given by {@link Builder#layerInput} (none by default), in the order they were given. */
+    @Override
+    public Map<String, Orientation> layers() {
+        return layerOrientations;
+    }
+
+    /**
+     * XᵀX / N of each {@linkplain Builder#layerInput configured layer}'s input variable at {@code x}, over this
+     * objective's samples (a rank-3 input [samples, positions, features] counts every position as a row), in
+     * double.
+     *
+     * @throws IllegalArgumentException if the tensors of {@code x} do not match the mapped variables
+     */
+    @Override
+    public Map<String, org.fwmerge.tensor.Matrix> grams(Model x) {
+        Objects.requireNonNull(x, "x");
+        Map<String, INDArray> values = new LinkedHashMap<>();
+        synchronized (sd) {
+            assign(x);
+            Map<String, INDArray> feed = inputs();
+            List<String> computed = new ArrayList<>();
+            for (String v : layerInputs.values()) {
+                if (feed.containsKey(v)) {
+                    values.put(v, feed.get(v).castTo(DataType.DOUBLE));
+                } else if (!computed.contains(v)) {
+                    computed.add(v);
+                }
+            }
+            if (!computed.isEmpty()) {
+                Map<String, INDArray> out = sd.output(feed, computed.toArray(new String[0]));
+                for (String v : computed) {
+                    values.put(v, out.get(v).castTo(DataType.DOUBLE));
+                }
+            }
+        }
+        Map<String, org.fwmerge.tensor.Matrix> grams = new LinkedHashMap<>();
+        for (Map.Entry<String, String> e : layerInputs.entrySet()) {
+            INDArray a = values.get(e.getValue());
+            long features = a.size(a.rank() - 1);
+            INDArray rows = a.reshape('c', a.length() / features, features);
+            INDArray g = rows.transpose().mmul(rows).divi(rows.size(0));
+            grams.put(e.getKey(), new org.fwmerge.tensor.Matrix((int) features, (int) features, g.data().asDouble()));
+        }
+        return grams;
+    }
+
     /** The mapping checkpoint tensor name → SameDiff variable name (unmodifiable, in insertion order). */
     public Map<String, String> parameters() {
         return parameters;
@@ -363,8 +417,30 @@ public final class SameDiffObjective implements Objective {
         private String logits;
         private int[] classes;
         private boolean entropy;
+        private final Map<String, String> layerInputs = new LinkedHashMap<>();
+        private final Map<String, Orientation> layerOrientations = new LinkedHashMap<>();
 
         private Builder() {
+        }
+
+        /**
+         * Declares a linear layer for {@link SameDiffObjective#grams}: the mapped weight tensor and the graph
+         * variable (or the input placeholder) holding the layer's input, with how the weight multiplies it
+         * ({@code mmul(x, W)} is {@link Orientation#IN_BY_OUT}). What RegMean needs from this objective.
+         *
+         * @throws IllegalStateException if the weight was already declared
+         */
+        public Builder layerInput(String weightTensor, String inputVariable, Orientation orientation) {
+            Objects.requireNonNull(weightTensor, "weightTensor");
+            Objects.requireNonNull(inputVariable, "inputVariable");
+            Objects.requireNonNull(orientation, "orientation");
+            if (layerInputs.containsKey(weightTensor)) {
+                throw new IllegalStateException("layer '" + weightTensor + "' was already declared with input '"
+                        + layerInputs.get(weightTensor) + "'");
+            }
+            layerInputs.put(weightTensor, inputVariable);
+            layerOrientations.put(weightTensor, orientation);
+            return this;
         }
 
         /**
@@ -560,8 +636,18 @@ public final class SameDiffObjective implements Objective {
             sd.setLossVariables(LOSS);
             // Build the gradient function now: doing it lazily from concurrent first calls fails.
             SameDiffOutput.quietlyRun(sd::createGradFunction);
-            return new SameDiffObjective(sd, Collections.unmodifiableMap(new LinkedHashMap<>(parameters)), input,
-                    logits, Collections.unmodifiableMap(ph), classes == null ? null : classes.clone(), entropy, n);
+            for (Map.Entry<String, String> e : layerInputs.entrySet()) {
+                if (!parameters.containsKey(e.getKey())) {
+                    throw new IllegalArgumentException("layer weight '" + e.getKey() + "' is not a mapped parameter "
+                            + parameters.keySet());
+                }
+                requireVariable(sd, e.getValue(), null);
+            }
+            SameDiffObjective built = new SameDiffObjective(sd, Collections.unmodifiableMap(new LinkedHashMap<>(parameters)),
+                    input, logits, Collections.unmodifiableMap(ph), classes == null ? null : classes.clone(), entropy, n);
+            built.layerInputs = Collections.unmodifiableMap(new LinkedHashMap<>(layerInputs));
+            built.layerOrientations = Collections.unmodifiableMap(new LinkedHashMap<>(layerOrientations));
+            return built;
         }
 
         private static void requireVariable(SameDiff sd, String name, VariableType type) {
