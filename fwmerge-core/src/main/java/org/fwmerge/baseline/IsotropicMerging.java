@@ -51,9 +51,9 @@ public final class IsotropicMerging extends SpectralMerger {
     }
 
     @Override
-    Matrix merge(String name, TensorReader[] src, int rows, int cols) {
-        Svd sum = backend.svd(sumOfTasks(src, rows, cols));
-        return taskSpecific ? commonAndTaskSpecific(name, src, rows, cols, sum) : flattened(sum);
+    Matrix merge(String name, TensorReader[] candidates, float[] base, int rows, int cols) {
+        Svd sum = backend.svd(sumOfTasks(candidates, base, rows, cols));
+        return taskSpecific ? commonAndTaskSpecific(name, candidates, base, rows, cols, sum) : flattened(sum);
     }
 
     /** Iso-C: σ̄·U·Vᵀ. */
@@ -68,12 +68,11 @@ public final class IsotropicMerging extends SpectralMerger {
     }
 
     /** Iso-CTS: the common subspace of the sum plus each task's own directions, flattened. */
-    private Matrix commonAndTaskSpecific(String name, TensorReader[] src, int rows, int cols, Svd sum) {
-        int n = src.length - 1;
+    private Matrix commonAndTaskSpecific(String name, TensorReader[] candidates, float[] base, int rows, int cols, Svd sum) {
+        int n = candidates.length;
         int p = Math.min(rows, cols);
-        int common = (int) (p * commonSpaceFraction);
-        int perTask = (int) Math.rint((p - common) / (double) n);
-        common = p - perTask * n;
+        int perTask = (int) Math.rint((p - (int) (p * commonSpaceFraction)) / (double) n);
+        int common = p - perTask * n;
         if (common < 0) {
             throw new IllegalArgumentException("Iso-CTS cannot split tensor '" + name + "' (" + rows + " x " + cols
                     + ", " + p + " directions) among " + n + " tasks with commonSpaceFraction " + commonSpaceFraction
@@ -86,8 +85,8 @@ public final class IsotropicMerging extends SpectralMerger {
         if (perTask > 0) {
             Matrix uc = columns(sum.u(), common);
             Matrix uct = uc.transpose();
-            for (int i = 0; i < n; i++) {
-                Matrix w = task(src[i], src[n], rows, cols, 1);
+            eachTask(n, i -> {
+                Matrix w = task(candidates[i], base, rows, cols, 1);
                 if (common > 0) {
                     double[] proj = backend.multiply(uc, backend.multiply(uct, w)).values();
                     double[] wv = w.values();
@@ -96,7 +95,7 @@ public final class IsotropicMerging extends SpectralMerger {
                     }
                 }
                 place(backend.svd(w), perTask, i * perTask, u, s, vt);
-            }
+            });
         }
         place(sum, common, n * perTask, u, s, vt);
         double mean = mean(s);

@@ -9,6 +9,7 @@ import org.fwmerge.Model;
 import org.fwmerge.ModelPool;
 import org.fwmerge.ParameterSelection;
 import org.fwmerge.internal.Combine;
+import org.fwmerge.internal.Parallel;
 import org.fwmerge.internal.Readers;
 import org.fwmerge.io.Checkpoint;
 import org.fwmerge.io.TensorReader;
@@ -41,10 +42,11 @@ abstract class SpectralMerger extends BaselineMerger {
     }
 
     /**
-     * Δ for one matrix tensor from its readers (candidates, then the base last), or {@code null} when Δ is
-     * zero.
+     * Δ for one matrix tensor from the candidates' readers and the base's values (row-major), or
+     * {@code null} when Δ is zero. Each reader is used by one thread at a time: {@link #eachTask} runs
+     * the candidates' work in parallel.
      */
-    abstract Matrix merge(String name, TensorReader[] src, int rows, int cols);
+    abstract Matrix merge(String name, TensorReader[] candidates, float[] base, int rows, int cols);
 
     /**
      * Merges the pool.
@@ -67,7 +69,11 @@ abstract class SpectralMerger extends BaselineMerger {
                 long[] shape = pool.base().info(name).shape();
                 try (Readers r = Readers.open(sources, name)) {
                     if (shape.length == 2 && matrices.test(name)) {
-                        addScaled(out.tensor(name), r.all()[n], merge(name, r.all(), (int) shape[0], (int) shape[1]));
+                        int rows = (int) shape[0];
+                        int cols = (int) shape[1];
+                        float[] base = new float[Math.multiplyExact(rows, cols)];
+                        r.all()[n].read(0, base, 0, base.length);
+                        addScaled(out.tensor(name), base, merge(name, Arrays.copyOf(r.all(), n), base, rows, cols));
                     } else {
                         // θ₀ + λ·mean(τᵢ) = (1 − λ)·θ₀ + (λ/n)·Σ θᵢ
                         double[] w = new double[n + 1];
@@ -85,43 +91,51 @@ abstract class SpectralMerger extends BaselineMerger {
     }
 
     /** out ← θ₀ + λ·Δ, formed in double and rounded once ({@code delta == null}: out ← θ₀). */
-    private void addScaled(Tensor out, TensorReader base, Matrix delta) {
+    private void addScaled(Tensor out, float[] base, Matrix delta) {
         float[] buf = new float[Support.CHUNK];
-        for (long off = 0; off < out.size(); off += buf.length) {
-            int len = (int) Math.min(buf.length, out.size() - off);
-            base.read(off, buf, 0, len);
+        for (int off = 0; off < base.length; off += buf.length) {
+            int len = Math.min(buf.length, base.length - off);
+            System.arraycopy(base, off, buf, 0, len);
             if (delta != null) {
                 double[] d = delta.values();
                 for (int k = 0; k < len; k++) {
-                    buf[k] = (float) (buf[k] + scaling * d[(int) off + k]);
+                    buf[k] = (float) (buf[k] + scaling * d[off + k]);
                 }
             }
             backend.set(out, off, buf, 0, len);
         }
     }
 
+    /**
+     * {@code work(i)} for every candidate i in [0, n), spread over the caller and the common pool (the SVDs
+     * of the task matrices are independent); returns when all are done.
+     */
+    static void eachTask(int n, java.util.function.IntConsumer work) {
+        Parallel.items(n, i -> {
+            work.accept(i);
+            return null;
+        });
+    }
+
     /** (θ_c − θ₀)·weight as a rows × cols matrix, each entry formed in double. */
-    static Matrix task(TensorReader candidate, TensorReader base, int rows, int cols, double weight) {
+    static Matrix task(TensorReader candidate, float[] base, int rows, int cols, double weight) {
         double[] v = new double[Math.multiplyExact(rows, cols)];
         float[] c = new float[Support.CHUNK];
-        float[] b = new float[Support.CHUNK];
         for (int off = 0; off < v.length; off += c.length) {
             int len = Math.min(c.length, v.length - off);
             candidate.read(off, c, 0, len);
-            base.read(off, b, 0, len);
             for (int k = 0; k < len; k++) {
-                v[off + k] = ((double) c[k] - b[k]) * weight;
+                v[off + k] = ((double) c[k] - base[off + k]) * weight;
             }
         }
         return new Matrix(rows, cols, v);
     }
 
-    /** Σᵢ τᵢ over the candidates src[0..n) against the base src[n]. */
-    static Matrix sumOfTasks(TensorReader[] src, int rows, int cols) {
-        int n = src.length - 1;
-        Matrix sum = task(src[0], src[n], rows, cols, 1);
-        for (int i = 1; i < n; i++) {
-            double[] t = task(src[i], src[n], rows, cols, 1).values();
+    /** Σᵢ τᵢ over the candidates against the base. */
+    static Matrix sumOfTasks(TensorReader[] candidates, float[] base, int rows, int cols) {
+        Matrix sum = task(candidates[0], base, rows, cols, 1);
+        for (int i = 1; i < candidates.length; i++) {
+            double[] t = task(candidates[i], base, rows, cols, 1).values();
             double[] s = sum.values();
             for (int k = 0; k < s.length; k++) {
                 s[k] += t[k];
@@ -152,7 +166,10 @@ abstract class SpectralMerger extends BaselineMerger {
         return backend.multiply(pu, polar(vt));
     }
 
-    /** Copies triplets [0, count) of {@code d} into positions [at, at + count) of the stacked u, s, vt. */
+    /**
+     * Copies triplets [0, count) of {@code d} into positions [at, at + count) of the stacked u, s, vt (tasks
+     * place theirs into disjoint positions, so they may do it concurrently).
+     */
     static void place(Svd d, int count, int at, Matrix u, double[] s, Matrix vt) {
         int m = u.rows();
         int p = u.cols();

@@ -49,8 +49,8 @@ public final class TaskSingularVectors extends SpectralMerger {
     }
 
     @Override
-    Matrix merge(String name, TensorReader[] src, int rows, int cols) {
-        int n = src.length - 1;
+    Matrix merge(String name, TensorReader[] candidates, float[] base, int rows, int cols) {
+        int n = candidates.length;
         int p = Math.min(rows, cols);
         // FusionBench: int(p * (1 / T)), the product rounded in double as here.
         int k = (int) (p * (1.0 / n));
@@ -60,10 +60,8 @@ public final class TaskSingularVectors extends SpectralMerger {
         Matrix u = Matrix.zeros(rows, p);
         double[] s = new double[p];
         Matrix vt = Matrix.zeros(p, cols);
-        for (int i = 0; i < n; i++) {
-            Svd d = backend.svd(task(src[i], src[n], rows, cols, weights == null ? 1 : weights[i]));
-            place(d, k, i * k, u, s, vt);
-        }
+        eachTask(n, i -> place(backend.svd(task(candidates[i], base, rows, cols, weights == null ? 1 : weights[i])), k, i * k,
+                u, s, vt));
         return reassemble(u, s, vt);
     }
 
