@@ -1,10 +1,13 @@
 package org.fwmerge.examples.demo;
 
+import java.util.ArrayList;
 import java.util.List;
+import org.fwmerge.ParameterSelection;
 import org.fwmerge.MergeResult;
 import org.fwmerge.baseline.AdaMerging;
 import org.fwmerge.baseline.Dare;
 import org.fwmerge.baseline.IsotropicMerging;
+import org.fwmerge.baseline.RegMean;
 import org.fwmerge.baseline.TaskSingularVectors;
 import org.fwmerge.baseline.TaskArithmetic;
 import org.fwmerge.baseline.Ties;
@@ -26,14 +29,22 @@ import org.fwmerge.baseline.WeightAveraging;
 final class Baselines {
     /** AdaMerging's row name. */
     static final String ADAMERGING = "AdaMerging";
+    /** RegMean's row name. */
+    static final String REGMEAN = "RegMean";
+    /** RegMean++'s row name. */
+    static final String REGMEAN_PLUS_PLUS = "RegMean++";
     /** AdaMerging steps in the demo. */
     static final int ADAMERGING_STEPS = 100;
 
     private Baselines() {
     }
 
-    static List<Demo.Method> methods() {
-        return List.of(
+    /**
+     * The baselines in table order; with {@code regMean}, RegMean and RegMean++ (each candidate's Grams on its
+     * own task's calibration samples) after the data-free ones.
+     */
+    static List<Demo.Method> methods(boolean regMean) {
+        List<Demo.Method> m = new ArrayList<>(List.of(
                 new Demo.Method("Weight averaging", true, c -> WeightAveraging.builder().parameters(c.parameters()).backend(c.backend()).build()),
                 new Demo.Method("Task arithmetic", true, c -> TaskArithmetic.builder().parameters(c.parameters()).backend(c.backend()).build()),
                 new Demo.Method("TIES", true, c -> Ties.builder().parameters(c.parameters()).backend(c.backend()).build()),
@@ -41,10 +52,18 @@ final class Baselines {
                 new Demo.Method("TSV-M", true, c -> TaskSingularVectors.builder().parameters(c.parameters()).backend(c.backend()).build()),
                 new Demo.Method("Iso-C", true, c -> IsotropicMerging.builder().parameters(c.parameters()).backend(c.backend()).build()),
                 new Demo.Method("Iso-CTS", true, c -> IsotropicMerging.builder().taskSpecific(true).parameters(c.parameters())
-                        .backend(c.backend()).build()),
-                new Demo.Method(ADAMERGING, false, c -> AdaMerging.builder().objective(c.unlabelled())
-                        .steps(ADAMERGING_STEPS).initialCoefficient(1.0 / c.poolSize()).parameters(c.parameters())
-                        .backend(c.backend()).build()));
+                        .backend(c.backend()).build())));
+        if (regMean) {
+            m.add(new Demo.Method(REGMEAN, false, c -> RegMean.builder().inputs(c.poolInputs()).parameters(c.parameters())
+                    .backend(c.backend()).build()));
+            m.add(new Demo.Method(REGMEAN_PLUS_PLUS, false, c -> RegMean.builder().inputs(c.poolInputs())
+                    .layerByLayer(c.regMean().orElseThrow().blocks().toArray(new ParameterSelection[0]))
+                    .parameters(c.parameters()).backend(c.backend()).build()));
+        }
+        m.add(new Demo.Method(ADAMERGING, false, c -> AdaMerging.builder().objective(c.unlabelled())
+                .steps(ADAMERGING_STEPS).initialCoefficient(1.0 / c.poolSize()).parameters(c.parameters())
+                .backend(c.backend()).build()));
+        return m;
     }
 
     /**

@@ -14,6 +14,7 @@ import java.util.function.Function;
 import org.fwmerge.CoefficientOptions;
 import org.fwmerge.FrankWolfeMerger;
 import org.fwmerge.InitialPoint;
+import org.fwmerge.LayerInputs;
 import org.fwmerge.Lmo;
 import org.fwmerge.MergeResult;
 import org.fwmerge.Merger;
@@ -58,6 +59,11 @@ public final class Demo {
     /** FW-soft's iteration budget (each runs the coefficient descent's default 100 Adam steps). */
     static final int FW_SOFT_ITERATIONS = 5;
     /**
+     * The data-informed methods experiment 3 runs by default beside the data-free ones: FW-soft, the
+     * subject, and RegMean, which costs no more than a data-free merge.
+     */
+    static final List<String> EXPERIMENT_3_DEFAULT = List.of("FW-soft", Baselines.REGMEAN, Baselines.REGMEAN_PLUS_PLUS);
+    /**
      * FW-soft's coefficients as the authors' code optimises them, unconstrained: on the library's default
      * capped simplex the merge stays in the convex hull of the checkpoints, where n task vectors share a
      * total weight of 1, so adding relevant models dilutes each one (experiment 3 measured 0.570 → 0.596
@@ -70,7 +76,9 @@ public final class Demo {
     private final PrintStream out;
     private final TensorBackend backend = TensorBackends.get();
     private Zoo zoo;
+    private long started;
     private final Map<String, Context> contexts = new LinkedHashMap<>();
+    private final Map<String, LayerInputs> layerInputs = new LinkedHashMap<>();
 
     /**
      * Demo settings.
@@ -118,14 +126,32 @@ public final class Demo {
     }
 
     /**
-     * What a method may use: the objectives over the evaluated tasks, the tensors it merges and the size
-     * of the pool it merges.
+     * What a method may use: the objectives over the evaluated tasks, the tensors it merges, the tasks of
+     * the pool's candidates (in its order) and, where the zoo has them, each task's layer inputs on its own
+     * calibration samples (RegMean's data).
      */
     record Context(Objective labelled, Objective unlabelled, ParameterSelection parameters, TensorBackend backend,
-            int poolSize) {
-        Context forPool(int size) {
-            return new Context(labelled, unlabelled, parameters, backend, size);
+            List<String> poolTasks, Optional<RegMeanData> regMean) {
+        Context forPool(List<String> tasks) {
+            return new Context(labelled, unlabelled, parameters, backend, List.copyOf(tasks), regMean);
         }
+
+        int poolSize() {
+            return poolTasks.size();
+        }
+
+        /** The pool's candidates' layer inputs, in its order. */
+        List<LayerInputs> poolInputs() {
+            RegMeanData d = regMean.orElseThrow(() -> new IllegalStateException("this zoo has no layer inputs for RegMean"));
+            return poolTasks.stream().map(d.inputs()).toList();
+        }
+    }
+
+    /**
+     * What RegMean needs from a zoo: a task's layer inputs on its own calibration samples, and the
+     * layers' blocks in forward order (RegMean++ merges them one after another).
+     */
+    record RegMeanData(Function<String, LayerInputs> inputs, List<ParameterSelection> blocks) {
     }
 
     /**
@@ -145,7 +171,7 @@ public final class Demo {
         /** The merged tensors of the pre-trained model (the "Pre-trained" row). */
         Model baseModel(TensorBackend backend) throws IOException;
 
-        /** Test accuracy of merged tensors on a task (with the task's head). */
+        /** Test accuracy of merged tensors on a task (with the task's head); called for several tasks at once. */
         double accuracy(Model merged, String task);
 
         /** Test accuracy of the task's own fine-tuned model. */
@@ -153,6 +179,9 @@ public final class Demo {
 
         /** The objectives over {@code tasks} and the merged tensors (built once per task list). */
         Context context(List<String> tasks, TensorBackend backend);
+
+        /** Whether {@link #context} gives layer inputs (RegMean runs only then). */
+        boolean hasLayerInputs();
     }
 
     /**
@@ -164,9 +193,9 @@ public final class Demo {
         this.out = Objects.requireNonNull(out, "out");
     }
 
-    /** The methods compared, in table order. */
-    static List<Method> methods() {
-        List<Method> m = new ArrayList<>(Baselines.methods());
+    /** The methods compared on a zoo, in table order (RegMean where the zoo has layer inputs). */
+    static List<Method> methods(ZooView z) {
+        List<Method> m = new ArrayList<>(Baselines.methods(z.hasLayerInputs()));
         m.add(new Method("FW-hard", false, c -> fwHard(c, InitialPoint.base())));
         m.add(new Method("FW-soft", false, c -> fwSoft(c, InitialPoint.base())));
         return m;
@@ -202,6 +231,7 @@ public final class Demo {
      */
     public Path run() throws IOException {
         long start = System.nanoTime();
+        started = start;
         Files.createDirectories(cfg.outDir());
         out.println("[1/8] model zoo, seed " + cfg.seed() + " (cached in " + cfg.cacheDir() + ")");
         zoo = Zoo.build(cfg.zoo(), cfg.cacheDir(), ProgressListener.line(System.err));
@@ -215,12 +245,12 @@ public final class Demo {
         List<Integer> relevant = cfg.evalTasks().stream().map(taskNames::indexOf).toList();
         Map<String, Double> without = new LinkedHashMap<>();
         Map<String, Map<Integer, Double>> table2 = experiments(mlp, report.mlp(), report, "[2/8]", "[3/8]", "[4/8]");
-        for (Method m : methods()) {
+        for (Method m : methods(mlp)) {
             // Experiment 4's reference: the 4 relevant models alone (experiment 2's first point when it is 0).
             Double alone = table2.get(m.name()).get(0);
             if (alone == null) {
                 try (ModelPool pool = ModelPool.open(mlp.base(), relevant.stream().map(checkpoints::get).toList())) {
-                    alone = mergeAndScore(m, mlp, cfg.evalTasks(), pool, "4 relevant", null);
+                    alone = mergeAndScore(m, mlp, cfg.evalTasks(), pool, cfg.evalTasks(), "4 relevant", null);
                 }
             }
             without.put(m.name(), alone);
@@ -229,27 +259,29 @@ public final class Demo {
         MisinitializedModel mis = zoo.misinitialized().orElseThrow(() -> new IllegalStateException(
                 "the demo's zoo configuration has no misinitialised model"));
         out.printf("[5/8] experiment 4: a model of %s fine-tuned from another initialisation (accuracy %.3f on its "
-                + "own) joins the 4 relevant ones%n", mis.task(), mis.accuracy());
+                + "own) joins the 4 relevant ones%s%n", mis.task(), mis.accuracy(), at());
         List<Path> withMis = new ArrayList<>(relevant.stream().map(checkpoints::get).toList());
         withMis.add(mis.checkpoint().orElseThrow());
         try (ModelPool pool = ModelPool.open(zoo.baseCheckpoint().orElseThrow(), withMis)) {
             Map<String, Double> with = new LinkedHashMap<>();
-            for (Method m : methods()) {
-                with.put(m.name(), mergeAndScore(m, mlp, cfg.evalTasks(), pool, "4 + misinit", null));
+            List<String> poolTasks = new ArrayList<>(cfg.evalTasks());
+            poolTasks.add(mis.task());
+            for (Method m : methods(mlp)) {
+                with.put(m.name(), mergeAndScore(m, mlp, cfg.evalTasks(), pool, poolTasks, "4 + misinit", null));
             }
             report.misinitialized(mis, without, with);
         }
 
-        out.println("[6/8] experiment 5: the " + taskNames.size() + " tasks' LoRA adapters (PEFT layout) merged");
+        out.println("[6/8] experiment 5: the " + taskNames.size() + " tasks' LoRA adapters (PEFT layout) merged" + at());
         List<Path> adapters = zoo.tasks().stream().map(t -> t.adapter().orElseThrow(() -> new IllegalStateException(
                 "the demo's zoo configuration has no LoRA adapters")).dir().orElseThrow()).toList();
         try (ModelPool pool = ModelPool.open(zoo.baseCheckpoint().orElseThrow(), adapters)) {
-            report.lora(mergeAll(pool, mlp, "LoRA " + pool.size(), t -> zoo.task(t).adapter().orElseThrow().accuracy(), null));
+            report.lora(mergeAll(pool, taskNames, mlp, "LoRA " + pool.size(), t -> zoo.task(t).adapter().orElseThrow().accuracy(), null));
         }
 
         long vitStart = System.nanoTime();
         out.println("[7/8] experiment 6: a ViT zoo (Hugging Face ViTForImageClassification, trained in Java through"
-                + " its exported gradient graph), experiments 1-3 on it (cached in " + cfg.cacheDir().resolve("vit") + ")");
+                + " its exported gradient graph), experiments 1-3 on it (cached in " + cfg.cacheDir().resolve("vit") + ")" + at());
         try (VitZoo vit = VitZoo.build(cfg.zoo(), cfg.cacheDir().resolve("vit"), ProgressListener.line(System.err))) {
             out.printf("  ready in %.0f s; %d tasks: pre-trained mean accuracy %.3f, fine-tuned %.3f%n",
                     (System.nanoTime() - vitStart) / 1e9, vit.taskNames().size(),
@@ -259,7 +291,7 @@ public final class Demo {
             experiments(vitView(vit), report.vit(), null, "  6.1", "  6.2", "  6.3");
         }
 
-        out.println("[8/8] report");
+        out.println("[8/8] report" + at());
         Path cli = exportMergeConfig(checkpoints);
         out.println("  FW-soft from the command line: java -jar fwmerge-examples/target/fwmerge.jar merge " + cli + " "
                 + cfg.outDir().resolve("cli/merged"));
@@ -282,10 +314,10 @@ public final class Demo {
         List<Path> checkpoints = taskNames.stream().map(z::checkpoint).toList();
         List<Integer> relevant = cfg.evalTasks().stream().map(taskNames::indexOf).toList();
         try (ModelPool all = ModelPool.open(z.base(), checkpoints)) {
-            out.println(steps[0] + " experiment 1: merge all " + all.size() + " models, evaluate on " + cfg.evalTasks());
-            into.table1(mergeAll(all, z, "all " + all.size(), z::finetunedAccuracy, into));
+            out.println(steps[0] + " experiment 1: merge all " + all.size() + " models, evaluate on " + cfg.evalTasks() + at());
+            into.table1(mergeAll(all, taskNames, z, "all " + all.size(), z::finetunedAccuracy, into));
 
-            out.println(steps[1] + " experiment 2: 4 relevant + k irrelevant models");
+            out.println(steps[1] + " experiment 2: 4 relevant + k irrelevant models" + at());
             List<Integer> irrelevant = new ArrayList<>();
             for (int i = 0; i < taskNames.size(); i++) {
                 if (!relevant.contains(i)) {
@@ -296,25 +328,26 @@ public final class Demo {
             for (int k : cfg.irrelevantCounts()) {
                 List<Integer> idx = new ArrayList<>(relevant);
                 idx.addAll(irrelevant.subList(0, Math.min(k, irrelevant.size())));
-                for (Method m : methods()) {
+                for (Method m : methods(z)) {
                     table2.computeIfAbsent(m.name(), x -> new LinkedHashMap<>())
-                            .put(k, mergeAndScore(m, z, cfg.evalTasks(), all.subset(idx), "4 + " + k, costs));
+                            .put(k, mergeAndScore(m, z, cfg.evalTasks(), all.subset(idx), names(taskNames, idx), "4 + " + k, costs));
                 }
             }
             into.table2(table2);
 
             out.println(steps[2] + " experiment 3: n relevant models, evaluated on all " + taskNames.size() + " tasks"
-                    + (cfg.full() ? "" : " (FW-soft and the data-free baselines; --full runs every method)"));
+                    + (cfg.full() ? "" : " (" + String.join(", ", EXPERIMENT_3_DEFAULT) + " and the data-free baselines; --full runs every method)")
+                    + at());
             Map<String, Map<Integer, Double>> table3 = new LinkedHashMap<>();
             for (int n : cfg.relevantCounts()) {
                 List<Integer> idx = new ArrayList<>();
                 for (int i = 0; i < Math.min(n, taskNames.size()); i++) {
                     idx.add(i);
                 }
-                for (Method m : methods()) {
-                    if (cfg.full() || m.dataFree() || m.name().equals("FW-soft")) {
+                for (Method m : methods(z)) {
+                    if (cfg.full() || m.dataFree() || EXPERIMENT_3_DEFAULT.contains(m.name())) {
                         table3.computeIfAbsent(m.name(), x -> new LinkedHashMap<>())
-                                .put(n, mergeAndScore(m, z, taskNames, all.subset(idx), n + " relevant", null));
+                                .put(n, mergeAndScore(m, z, taskNames, all.subset(idx), names(taskNames, idx), n + " relevant", null));
                     }
                 }
             }
@@ -360,7 +393,14 @@ public final class Demo {
             public Context context(List<String> tasks, TensorBackend b) {
                 return contexts.computeIfAbsent("mlp:" + tasks, k -> new Context(
                         zoo.calibrationObjective(tasks, CALIBRATION, cfg.seed(), false),
-                        zoo.calibrationObjective(tasks, CALIBRATION, cfg.seed(), true), ParameterSelection.all(), b, 0));
+                        zoo.calibrationObjective(tasks, CALIBRATION, cfg.seed(), true), ParameterSelection.all(), b, List.of(),
+                        Optional.of(new RegMeanData(t -> layerInputs.computeIfAbsent(t, x -> zoo.layerInputs(x, CALIBRATION, cfg.seed())),
+                                List.of(ParameterSelection.include("trunk\\.0\\..*"), ParameterSelection.include("trunk\\.1\\..*"))))));
+            }
+
+            @Override
+            public boolean hasLayerInputs() {
+                return true;
             }
         };
     }
@@ -400,7 +440,14 @@ public final class Demo {
 
             @Override
             public Context context(List<String> tasks, TensorBackend b) {
-                return new Context(vit.objective(tasks, false), vit.objective(tasks, true), VitZoo.encoder(), b, 0);
+                return new Context(vit.objective(tasks, false), vit.objective(tasks, true), VitZoo.encoder(), b, List.of(),
+                        Optional.empty());
+            }
+
+            @Override
+            public boolean hasLayerInputs() {
+                // The exported ViT graph has no Gram outputs (see the README's RegMean section).
+                return false;
             }
         };
     }
@@ -410,7 +457,7 @@ public final class Demo {
      * pre-trained model and the individual models ({@code individual}: a task's own model's accuracy)
      * as reference rows; with {@code traces}, FW's traces and AdaMerging's coefficients are recorded.
      */
-    private Map<String, Map<String, Double>> mergeAll(ModelPool pool, ZooView z, String label,
+    private Map<String, Map<String, Double>> mergeAll(ModelPool pool, List<String> poolTasks, ZooView z, String label,
             Function<String, Double> individual, Report.Experiments traces) throws IOException {
         Map<String, Map<String, Double>> table = new LinkedHashMap<>();
         try (Model base = z.baseModel(backend)) {
@@ -420,15 +467,20 @@ public final class Demo {
         cfg.evalTasks().forEach(t -> ind.put(t, individual.apply(t)));
         table.put(Report.INDIVIDUAL, ind);
         Context ctx = z.context(cfg.evalTasks(), backend);
-        Method best = null;
-        double bestLoss = Double.POSITIVE_INFINITY;
-        List<Method> methods = new ArrayList<>(methods());
+        // The starts for FW on top: the data-free merge with the lowest calibration loss (FW's own
+        // objective, so the choice sees no test data), and a data-informed baseline if one does better still.
+        Method bestFree = null;
+        Method bestInformed = null;
+        double freeLoss = Double.POSITIVE_INFINITY;
+        double informedLoss = Double.POSITIVE_INFINITY;
+        List<Method> methods = new ArrayList<>(methods(z));
         int plain = methods.size();
+        int baselines = Baselines.methods(z.hasLayerInputs()).size();
         for (int i = 0; i < methods.size(); i++) {
             Method m = methods.get(i);
             // Not recorded for the cost table: the first merge of each method also pays one-time costs
             // (JIT, the heap growing, ND4J and SameDiff set-up); experiment 2 has the same pool size.
-            MergeResult r = measured(m, ctx, pool, label, null);
+            MergeResult r = measured(m, ctx.forPool(poolTasks), pool, label, null);
             table.put(m.name(), accuracies(z, r.model(), cfg.evalTasks()));
             if (traces != null && (m.name().equals("FW-hard") || m.name().equals("FW-soft"))) {
                 traces.trace(m.name(), r.iterations());
@@ -436,29 +488,40 @@ public final class Demo {
             if (traces != null && m.name().equals(Baselines.ADAMERGING)) {
                 traces.adaMergingCoefficients(r.blocks(), Baselines.coefficientSums(r));
             }
-            if (traces != null && m.dataFree()) {
-                // The start for FW on top: the data-free merge with the lowest calibration loss (FW's own
-                // objective), so the choice sees no test data.
+            if (traces != null && i < baselines) {
                 double loss = ctx.labelled().loss(r.model());
-                if (loss < bestLoss) {
-                    bestLoss = loss;
-                    best = m;
+                if (m.dataFree() && loss < freeLoss) {
+                    freeLoss = loss;
+                    bestFree = m;
+                } else if (!m.dataFree() && loss < informedLoss) {
+                    informedLoss = loss;
+                    bestInformed = m;
                 }
             }
             r.model().close();
-            if (traces != null && best != null && i == plain - 1) {
-                out.printf("  FW on top of %s (lowest calibration loss of the data-free merges, %.4f)%n", best.name(), bestLoss);
-                traces.onTopOf(best.name());
-                methods.addAll(onTopOf(best));
+            if (traces != null && bestFree != null && i == plain - 1) {
+                out.printf("  FW on top of %s (lowest calibration loss of the data-free merges, %.4f)%n", bestFree.name(), freeLoss);
+                traces.onTopOf(bestFree.name());
+                methods.addAll(onTopOf(bestFree));
+                if (bestInformed != null && informedLoss < freeLoss) {
+                    out.printf("  and of %s (a data-informed baseline with a lower calibration loss, %.4f)%n",
+                            bestInformed.name(), informedLoss);
+                    traces.onTopOf(bestInformed.name());
+                    methods.addAll(onTopOf(bestInformed));
+                }
             }
         }
         printTable(table);
         return table;
     }
 
-    /** One merge, its mean accuracy over {@code tasks} (the objective's tasks too); with a report, its cost. */
-    private double mergeAndScore(Method m, ZooView z, List<String> tasks, ModelPool pool, String label, Report report) {
-        MergeResult r = measured(m, z.context(tasks, backend), pool, label, report);
+    /**
+     * One merge, its mean accuracy over {@code tasks} (the objective's tasks too); with a report, its cost.
+     * {@code poolTasks}: the task of each of the pool's candidates, in its order.
+     */
+    private double mergeAndScore(Method m, ZooView z, List<String> tasks, ModelPool pool, List<String> poolTasks, String label,
+            Report report) {
+        MergeResult r = measured(m, z.context(tasks, backend).forPool(poolTasks), pool, label, report);
         try (Model merged = r.model()) {
             return mean(accuracies(z, merged, tasks));
         }
@@ -472,7 +535,10 @@ public final class Demo {
         System.err.printf("\r  %-22s pool %-12s ...", m.name(), label);
         MemoryProbe probe = report == null ? null : MemoryProbe.start(backend);
         long t0 = System.nanoTime();
-        MergeResult r = m.factory().apply(ctx.forPool(pool.size())).merge(pool);
+        if (ctx.poolSize() != pool.size()) {
+            throw new IllegalStateException(label + ": " + ctx.poolSize() + " tasks for a pool of " + pool.size());
+        }
+        MergeResult r = m.factory().apply(ctx).merge(pool);
         long nanos = System.nanoTime() - t0;
         System.err.printf("\r  %-22s pool %-12s %6.1f s%n", m.name(), label, nanos / 1e9);
         if (report != null) {
@@ -509,10 +575,21 @@ public final class Demo {
         return file;
     }
 
+    /** The time since the demo started, for the step headings. */
+    private String at() {
+        return String.format(" [%.0f s]", (System.nanoTime() - started) / 1e9);
+    }
+
+    private static List<String> names(List<String> taskNames, List<Integer> idx) {
+        return idx.stream().map(taskNames::get).toList();
+    }
+
+    /** The merge's accuracy on each task, the tasks evaluated side by side (20 test sets in experiment 3). */
     private static Map<String, Double> accuracies(ZooView z, Model merged, List<String> tasks) {
+        List<Double> values = tasks.parallelStream().map(t -> z.accuracy(merged, t)).toList();
         Map<String, Double> acc = new LinkedHashMap<>();
-        for (String t : tasks) {
-            acc.put(t, z.accuracy(merged, t));
+        for (int i = 0; i < tasks.size(); i++) {
+            acc.put(tasks.get(i), values.get(i));
         }
         return acc;
     }
@@ -522,11 +599,12 @@ public final class Demo {
     }
 
     private void printTable(Map<String, Map<String, Double>> table) {
-        out.printf("  %-26s", "method");
+        String label = "  %-" + Math.max(26, table.keySet().stream().mapToInt(String::length).max().orElse(0)) + "s";
+        out.printf(label, "method");
         cfg.evalTasks().forEach(t -> out.printf(" %14s", t));
         out.printf(" %8s%n", "mean");
         table.forEach((name, acc) -> {
-            out.printf("  %-26s", name);
+            out.printf(label, name);
             cfg.evalTasks().forEach(t -> out.printf(" %14.3f", acc.get(t)));
             out.printf(" %8.3f%n", mean(acc));
         });

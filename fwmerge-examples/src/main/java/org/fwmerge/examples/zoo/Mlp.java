@@ -33,6 +33,8 @@ final class Mlp {
     static final String LABEL = "label";
     static final String LOSS = "loss";
     static final String LOGITS = "logits";
+    /** The first hidden layer's activations in {@link #logitsGraph} (the input of {@link #W1}). */
+    static final String HIDDEN1 = "h1";
     static final String W0 = "trunk.0.weight";
     static final String B0 = "trunk.0.bias";
     static final String W1 = "trunk.1.weight";
@@ -106,12 +108,13 @@ final class Mlp {
 
     /**
      * The network up to the logits ({@link #LOGITS}), no loss and no label placeholder: trunk variables,
-     * head constants (the form {@code SameDiffObjective} expects).
+     * head constants (the form {@code SameDiffObjective} expects); the first hidden layer is named
+     * {@link #HIDDEN1}.
      */
     static SameDiff logitsGraph(Map<String, INDArray> trunk, String headName, INDArray headW, INDArray headB) {
         SameDiff sd = SameDiff.create();
         SDVariable x = sd.placeHolder(INPUT, DataType.FLOAT, -1, IN);
-        SDVariable h1 = sd.nn.relu(x.mmul(sd.var(W0, trunk.get(W0).dup())).add(sd.var(B0, trunk.get(B0).dup())), 0);
+        SDVariable h1 = sd.nn.relu(HIDDEN1, x.mmul(sd.var(W0, trunk.get(W0).dup())).add(sd.var(B0, trunk.get(B0).dup())), 0);
         SDVariable h2 = sd.nn.relu(h1.mmul(sd.var(W1, trunk.get(W1).dup())).add(sd.var(B1, trunk.get(B1).dup())), 0);
         h2.mmul(sd.constant(headWeight(headName), headW.dup())).add(LOGITS, sd.constant(headBias(headName), headB.dup()));
         return sd;

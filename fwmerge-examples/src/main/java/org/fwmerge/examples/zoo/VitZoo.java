@@ -330,10 +330,14 @@ public final class VitZoo implements AutoCloseable {
     }
 
     /** Test accuracy of an encoder (e.g. a merge) with the task's head. */
-    public synchronized double accuracy(Model encoder, String task) {
-        OnnxObjective o = tests.computeIfAbsent(task, t -> track(OnnxObjective.builder()
-                .graph(dir.resolve("graphs").resolve(CE_GRAPH)).calibration(part(t).test()).fixed(head(t))
-                .threads(THREADS).build()));
+    public double accuracy(Model encoder, String task) {
+        // Thread-safe: the objective is built once under the lock, then run outside it (tasks side by side).
+        OnnxObjective o;
+        synchronized (this) {
+            o = tests.computeIfAbsent(task, t -> track(OnnxObjective.builder()
+                    .graph(dir.resolve("graphs").resolve(CE_GRAPH)).calibration(part(t).test()).fixed(head(t))
+                    .threads(THREADS).build()));
+        }
         return accuracy(o.logits(encoder), part(task).test());
     }
 

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import org.fwmerge.LayerInputs;
 import org.fwmerge.Model;
 import org.fwmerge.Objective;
 import org.fwmerge.examples.data.DataBundle;
@@ -52,6 +53,8 @@ public final class Zoo {
     private final Map<String, TaskModel> tasks;
     private final Optional<MisinitializedModel> misinitialized;
     private final Optional<Path> cacheDir;
+    /** Each task's test images as one array, built at the first accuracy asked (read concurrently after). */
+    private final Map<String, INDArray> testInputs = new java.util.concurrent.ConcurrentHashMap<>();
 
     Zoo(ZooConfig config, String dataOrigin, Map<String, float[]> base, List<TaskModel> tasks,
             Optional<MisinitializedModel> misinitialized, Optional<Path> cacheDir) {
@@ -122,7 +125,8 @@ public final class Zoo {
     public double accuracy(Map<String, float[]> trunk, String task) {
         TaskModel t = task(task);
         Map<String, INDArray> nd = toNd(trunk);
-        return Mlp.accuracy(Mlp.features(nd, inputs(t.test())), headW(t), headB(t), t.test().labels());
+        return Mlp.accuracy(Mlp.features(nd, testInputs.computeIfAbsent(task, k -> inputs(t.test()))), headW(t), headB(t),
+                t.test().labels());
     }
 
     /** Test accuracy of a trunk held in a {@link Model} (e.g. a merge result) with the task's head. */
@@ -297,7 +301,10 @@ public final class Zoo {
     public SameDiffObjective calibrationObjective(String task, int samples, long seed, boolean entropy) {
         TaskGraph g = calibrationGraph(task, samples, seed);
         SameDiffObjective.Builder b = SameDiffObjective.builder().graph(Mlp.logitsGraph(toNd(base), task,
-                headW(task(task)), headB(task(task)))).input(Mlp.INPUT, g.inputs()).logits(Mlp.LOGITS);
+                headW(task(task)), headB(task(task)))).input(Mlp.INPUT, g.inputs()).logits(Mlp.LOGITS)
+                // What RegMean needs: each trunk layer's input rows on this task's samples.
+                .layerInput(Mlp.W0, Mlp.INPUT, LayerInputs.Orientation.IN_BY_OUT)
+                .layerInput(Mlp.W1, Mlp.HIDDEN1, LayerInputs.Orientation.IN_BY_OUT);
         for (String n : TRUNK_TENSORS) {
             b.parameter(n, n);
         }
@@ -307,6 +314,15 @@ public final class Zoo {
             b.crossEntropy(g.labels());
         }
         return b.build();
+    }
+
+    /**
+     * The trunk's two weight matrices' inputs on a task's calibration samples (the images, and the first
+     * hidden layer's activations at the point given), what RegMean takes from each candidate: the
+     * {@link #calibrationObjective(String, int, long, boolean) calibration objective}'s graph.
+     */
+    public LayerInputs layerInputs(String task, int samples, long seed) {
+        return calibrationObjective(task, samples, seed, false);
     }
 
     /**

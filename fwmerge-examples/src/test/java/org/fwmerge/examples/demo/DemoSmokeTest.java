@@ -47,22 +47,33 @@ class DemoSmokeTest {
     @Test
     void table1_listsEveryMethod() {
         for (String method : List.of("Pre-trained", "Individual (upper bound)", "Weight averaging", "Task arithmetic",
-                "TIES", "DARE (TA)", "TSV-M", "Iso-C", "Iso-CTS", "AdaMerging", "FW-hard", "FW-soft")) {
+                "TIES", "DARE (TA)", "TSV-M", "Iso-C", "Iso-CTS", "RegMean", "RegMean++", "AdaMerging", "FW-hard", "FW-soft")) {
             assertTrue(md.contains("| " + method + " |"), "table 1 lists " + method);
         }
+        // RegMean runs on the MLP zoo only (the ViT graph has no Gram outputs), and in experiment 3 by default.
+        String vit = md.substring(md.indexOf("## Experiment 6"));
+        assertTrue(!vit.contains("| RegMean |"), "no RegMean row in the ViT zoo's tables");
+        String exp3 = md.substring(md.indexOf("## Experiment 3"), md.indexOf("## Experiment 4"));
+        assertTrue(exp3.contains("| RegMean++ |"), "experiment 3 has RegMean++:\n" + exp3);
     }
 
     /** Experiment 1 runs FW on top of the data-free merge with the lowest calibration loss, in both zoos. */
     @Test
     void table1_hasFwOnTopOfTheBestDataFreeMethod() {
-        Matcher start = Pattern.compile("\"fw_start\": \"([^\"]+)\"").matcher(json);
+        Matcher start = Pattern.compile("\"fw_starts\": \\[\"([^\"]+)\"(?:, \"([^\"]+)\")?\\]").matcher(json);
         for (int zoo = 0; zoo < 2; zoo++) {
-            assertTrue(start.find(), "fw_start for zoo " + zoo + " in\n" + json);
+            assertTrue(start.find(), "fw_starts for zoo " + zoo + " in\n" + json);
             String from = start.group(1);
             assertTrue(List.of("Weight averaging", "Task arithmetic", "TIES", "DARE (TA)", "TSV-M", "Iso-C", "Iso-CTS")
                     .contains(from), from);
-            for (String fw : List.of("FW-hard", "FW-soft")) {
-                assertTrue(md.contains("| " + fw + " (from " + from + ") |"), fw + " from " + from);
+            List<String> starts = start.group(2) == null ? List.of(from) : List.of(from, start.group(2));
+            if (starts.size() == 2) {
+                assertTrue(List.of("RegMean", "RegMean++", "AdaMerging").contains(starts.get(1)), starts.get(1));
+            }
+            for (String s : starts) {
+                for (String fw : List.of("FW-hard", "FW-soft")) {
+                    assertTrue(md.contains("| " + fw + " (from " + s + ") |"), fw + " from " + s);
+                }
             }
         }
     }

@@ -8,15 +8,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.fwmerge.Evaluation;
+import org.fwmerge.LayerInputs;
 import org.fwmerge.Model;
 import org.fwmerge.ModelPool;
 import org.fwmerge.Objective;
 import org.fwmerge.io.Checkpoint;
 import org.fwmerge.io.Safetensors;
 import org.fwmerge.nd4j.SameDiffObjective;
+import org.fwmerge.tensor.Matrix;
 import org.fwmerge.tensor.TensorBackends;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -84,6 +87,58 @@ class ZooSmokeTest {
             double lt = obj.loss(tuned);
             assertTrue(lt < lb, "calibration loss fine-tuned " + lt + " vs base " + lb);
             assertNotEquals(0.0, lb);
+        }
+    }
+
+    /** RegMean's data: the Grams of both trunk layers' inputs, recomputed in double from the samples. */
+    @Test
+    void layerInputs_areTheGramsOfTheImagesAndOfTheFirstHiddenLayer() throws Exception {
+        Zoo zoo = Zoo.build(tiny(), cache, ProgressListener.none());
+        String task = "fashion_rot90";
+        LayerInputs li = zoo.layerInputs(task, 30, 5L);
+        assertEquals(List.of("trunk.0.weight", "trunk.1.weight"), List.copyOf(li.layers().keySet()));
+        float[] x = zoo.calibrationGraph(task, 30, 5L).inputs().castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT).data().asFloat();
+        int n = x.length / 784;
+        assertEquals(30, n);
+        TaskModel t = zoo.task(task);
+        float[] w0 = t.trunk().get("trunk.0.weight");
+        float[] b0 = t.trunk().get("trunk.0.bias");
+        double[] h = new double[n * 512];
+        for (int s = 0; s < n; s++) {
+            for (int o = 0; o < 512; o++) {
+                double a = b0[o];
+                for (int i = 0; i < 784; i++) {
+                    a += (double) x[s * 784 + i] * w0[i * 512 + o];
+                }
+                h[s * 512 + o] = Math.max(0, a);
+            }
+        }
+        try (Model tuned = zoo.finetunedModel(task, TensorBackends.reference())) {
+            Map<String, Matrix> g = li.grams(tuned);
+            assertEquals(784, g.get("trunk.0.weight").rows());
+            assertEquals(512, g.get("trunk.1.weight").cols());
+            for (int i = 0; i < 784; i += 13) {
+                for (int j = 0; j < 784; j += 11) {
+                    double want = 0;
+                    for (int s = 0; s < n; s++) {
+                        want += (double) x[s * 784 + i] * x[s * 784 + j];
+                    }
+                    assertEquals(want / n, g.get("trunk.0.weight").values()[i * 784 + j], 1e-6, "G0[" + i + "," + j + "]");
+                }
+            }
+            double scale = 0;
+            for (double v : h) {
+                scale = Math.max(scale, v * v);
+            }
+            for (int i = 0; i < 512; i += 7) {
+                for (int j = 0; j < 512; j += 5) {
+                    double want = 0;
+                    for (int s = 0; s < n; s++) {
+                        want += h[s * 512 + i] * h[s * 512 + j];
+                    }
+                    assertEquals(want / n, g.get("trunk.1.weight").values()[i * 512 + j], 1e-5 * scale, "G1[" + i + "," + j + "]");
+                }
+            }
         }
     }
 
