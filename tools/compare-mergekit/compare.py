@@ -4,7 +4,7 @@
 Generates a Llama-layout pool (a base and N fine-tunes, safetensors, config.json), writes one mergekit YAML
 per method, runs both tools on it and prints, per method: wall time net of start-up (each tool's start-up is
 measured on a one-layer pool of the same shape and subtracted), peak RSS, and agreement (max |difference| and
-relative L2 for deterministic methods; kept fraction and norm ratio for the random DARE methods).
+relative L2 for deterministic methods; kept fraction and norm ratio for the random DARE and DELLA methods).
 
 Not run by CI. See README.md beside this file for the set-up (setup.sh installs mergekit from source).
 """
@@ -32,8 +32,14 @@ METHODS = {
     "slerp": None,
     "nearswap": None,
     "model_stock": "  - model: {m}\n",
+    "della": "  - model: {m}\n    parameters: {{weight: {w}, density: 0.5, epsilon: 0.15}}\n",
+    "della_linear": "  - model: {m}\n    parameters: {{weight: {w}, density: 0.5, epsilon: 0.15}}\n",
+    "sce": "  - model: {m}\n",
+    "multislerp": "  - model: {m}\n    parameters: {{weight: {w}}}\n",
+    "nuslerp": None,
+    "karcher": "  - model: {m}\n",
 }
-RANDOM = {"dare_linear", "dare_ties"}
+RANDOM = {"dare_linear", "dare_ties", "della", "della_linear"}
 
 
 def pool(root, models, layers, hidden, inter, vocab, dtype, seed):
@@ -75,10 +81,14 @@ def yaml_for(method, dirs, dtype):
                 "parameters:\n  t:\n    - filter: self_attn\n      value: [0, 0.5, 0.3, 0.7, 1]\n"
                 "    - filter: mlp\n      value: [1, 0.5, 0.7, 0.3, 0]\n    - value: 0.5\n"
                 f"dtype: {dtype}\n")
+    if method == "nuslerp":
+        return (f"merge_method: nuslerp\nbase_model: {base}\nmodels:\n  - model: {fts[0]}\n    parameters: {{weight: 0.4}}\n"
+                f"  - model: {fts[1]}\n    parameters: {{weight: 0.6}}\ndtype: {dtype}\n")
     if method == "nearswap":
         return f"merge_method: nearswap\nbase_model: {base}\nmodels:\n  - model: {fts[0]}\nparameters: {{t: 0.001}}\ndtype: {dtype}\n"
     body = "".join(METHODS[method].format(m=d, w=round(1.0 / len(fts) + 0.1 * i, 3)) for i, d in enumerate(fts))
-    extra = f"base_model: {base}\n" + ("parameters: {weight: 0.2}\n" if method == "linear" else "")
+    extra = f"base_model: {base}\n" + {"linear": "parameters: {weight: 0.2}\n",
+                                        "sce": "parameters: {select_topk: 0.3}\n"}.get(method, "")
     return f"merge_method: {method}\n{extra}models:\n{body}dtype: {dtype}\n"
 
 

@@ -1,7 +1,6 @@
 package org.fwmerge.baseline;
 
 import java.util.List;
-import java.util.SplittableRandom;
 import java.util.function.ToLongFunction;
 import org.fwmerge.internal.Readers;
 import org.fwmerge.internal.Scratch;
@@ -11,7 +10,7 @@ import org.fwmerge.tensor.Tensor;
 
 /**
  * Streams differences τ_i = c_i − a (task vectors, or the FW direction s − x) in chunks read from
- * the checkpoints, optionally through a DARE {@link DropMask}: one candidate at a time
+ * the checkpoints, optionally through a DARE or DELLA {@link DropMask}: one candidate at a time
  * ({@link #stream}) or every candidate's chunk side by side ({@link #sweep}), so that the anchor
  * is read once per chunk and the chunks stay in cache. Thread-safe: each thread streams through its own
  * buffers, reused from call to call.
@@ -139,7 +138,7 @@ final class Deltas {
             long n = ct.size();
             float[] bufA = buffers[0];
             float[] bufC = buffers[1];
-            SplittableRandom rng = rng(i, name);
+            DropMask.Cursor drop = cursor(i, name, ct, at);
             for (long off = 0; off < n; off += Support.CHUNK) {
                 int len = (int) Math.min(Support.CHUNK, n - off);
                 at.read(off, bufA, 0, len);
@@ -147,8 +146,8 @@ final class Deltas {
                 for (int k = 0; k < len; k++) {
                     bufC[k] -= bufA[k];
                 }
-                if (rng != null) {
-                    drops[i].apply(rng, bufC, len);
+                if (drop != null) {
+                    drop.apply(bufC, len);
                 }
                 v.chunk(off, bufC, len);
             }
@@ -175,9 +174,9 @@ final class Deltas {
         try (TensorReader at = anchor.reader(name); Readers c = Readers.open(candidates, name)) {
             float[] bufA = buffers.anchor();
             float[][] tau = buffers.tau();
-            SplittableRandom[] rng = new SplittableRandom[n];
+            DropMask.Cursor[] drop = new DropMask.Cursor[n];
             for (int i = 0; i < n; i++) {
-                rng[i] = rng(i, name);
+                drop[i] = cursor(i, name, c.all()[i], at);
             }
             for (long off = from; off < to; off += SWEEP_CHUNK) {
                 int len = (int) Math.min(SWEEP_CHUNK, to - off);
@@ -188,8 +187,8 @@ final class Deltas {
                     for (int k = 0; k < len; k++) {
                         v[k] -= bufA[k];
                     }
-                    if (rng[i] != null) {
-                        drops[i].apply(rng[i], v, len);
+                    if (drop[i] != null) {
+                        drop[i].apply(v, len);
                     }
                 }
                 s.chunk(off, len, bufA, tau);
@@ -199,7 +198,9 @@ final class Deltas {
         }
     }
 
-    private SplittableRandom rng(int i, String name) {
-        return drops[i] == null ? null : drops[i].stream(i, name, salt == null ? 0 : salt.applyAsLong(name));
+    /** Candidate i's drop over tensor {@code name} from its start, or null without one. */
+    private DropMask.Cursor cursor(int i, String name, TensorReader candidate, TensorReader at) {
+        return drops[i] == null ? null : drops[i].cursor(i, name, salt == null ? 0 : salt.applyAsLong(name),
+                candidates.get(i).info(name).shape(), candidate, at);
     }
 }

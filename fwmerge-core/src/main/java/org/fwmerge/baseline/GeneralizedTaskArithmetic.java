@@ -14,7 +14,8 @@ import org.fwmerge.tensor.Tensor;
 /**
  * mergekit's "generalized task arithmetic" family (arcee-ai/mergekit, {@code generalized_task_arithmetic.py}
  * and {@code sparsify.py}), the definitions behind its {@code task_arithmetic}, {@code ties},
- * {@code dare_linear} and {@code dare_ties} methods, so that a mergekit configuration gives the same
+ * {@code dare_linear}, {@code dare_ties}, {@code breadcrumbs}, {@code breadcrumbs_ties}, {@code della} and
+ * {@code della_linear} methods, so that a mergekit configuration gives the same
  * model here. Per tensor, with per-model weight w_i and density ρ_i:
  * <ol>
  * <li>τ_i = θ_i − θ₀;</li>
@@ -27,7 +28,9 @@ import org.fwmerge.tensor.Tensor;
  *     keeps the next ones down to ⌊ρ_i·n⌋ in all (ties chosen the same way; where ⌊γ_i·n⌋ = 0 fwmerge drops
  *     no outlier, where mergekit's {@code indices[n_bot:-0]} would keep nothing at all);
  *     {@link Sparsification#RANDOM} keeps each entry with probability ρ_i (seeded, reproducible; mergekit
- *     draws from torch's global generator); with {@code rescale} the kept entries are scaled to the
+ *     draws from torch's global generator); {@link Sparsification#MAGPRUNE} (DELLA) keeps each entry with
+ *     probability ρ_i − ε_i + 2ε_i·(its magnitude's rank in its row, from 0 to 1) — see {@link DropMask} for
+ *     rows, ties and the one-entry row — seeded likewise; with {@code rescale} the kept entries are scaled to the
  *     original L1 norm, ‖τ_i‖₁/‖τ̃_i‖₁, unless either norm is below 10⁻⁷; ρ_i ≥ 1 keeps everything;</li>
  * <li>δ_i = w_i·τ̃_i;</li>
  * <li>sign consensus ({@code ties}, {@code dare_ties}: the sign of Σ_i δ_i, 0 counting as +): an entry of δ_i is kept where its sign equals the elected one (zeros never);
@@ -41,7 +44,9 @@ import org.fwmerge.tensor.Tensor;
  * mergekit's {@code count} consensus is registered by no mergekit method and is not offered.
  *
  * <p>Runs on {@link TaskVectorKernel}, the kernel of {@link Ties} and {@link Dare}: tensors in ranges
- * across cores. Memory: O(1) in the number of models — the output and per-thread chunk buffers;
+ * across cores. Memory: O(1) in the number of models — the output and per-thread chunk buffers (DELLA: also,
+ * per tensor in flight, every candidate's keep bits and one candidate's |τ| and keep probabilities, 1/8 + 12
+ * bytes per entry, while its bits are drawn);
  * candidates are streamed, read 1–6 times each (2 for a threshold, 2 more where ties must be broken,
  * 1–2 for the rescale norms, one or two combining sweeps).
  */
@@ -59,7 +64,12 @@ public final class GeneralizedTaskArithmetic extends BaselineMerger {
          * Drop the top fraction γ of entries by magnitude, then keep the next largest up to a fraction ρ of
          * the tensor (mergekit's {@code magnitude_outliers}, Model Breadcrumbs).
          */
-        MAGNITUDE_OUTLIERS
+        MAGNITUDE_OUTLIERS,
+        /**
+         * Keep each entry with a probability that grows with its magnitude's rank in its row, ρ ± ε
+         * (mergekit's {@code della_magprune}, DELLA's MagPrune; see {@link Builder#epsilons}).
+         */
+        MAGPRUNE
     }
 
     /** mergekit's methods of this family, with their defaults for {@code normalize} and {@code rescale}. */
@@ -75,7 +85,11 @@ public final class GeneralizedTaskArithmetic extends BaselineMerger {
         /** {@code breadcrumbs}: magnitude with outliers, no consensus, normalize false, rescale false. */
         BREADCRUMBS(Sparsification.MAGNITUDE_OUTLIERS, false, false, false),
         /** {@code breadcrumbs_ties}: magnitude with outliers, sum consensus, normalize false, rescale false. */
-        BREADCRUMBS_TIES(Sparsification.MAGNITUDE_OUTLIERS, true, false, false);
+        BREADCRUMBS_TIES(Sparsification.MAGNITUDE_OUTLIERS, true, false, false),
+        /** {@code della}: magnitude-ranked random, sum consensus, normalize true, rescale true. */
+        DELLA(Sparsification.MAGPRUNE, true, true, true),
+        /** {@code della_linear}: magnitude-ranked random, no consensus, normalize false, rescale true. */
+        DELLA_LINEAR(Sparsification.MAGPRUNE, false, false, true);
 
         final Sparsification sparsification;
         final boolean consensus; // mergekit's 'sum' sign consensus
@@ -92,11 +106,14 @@ public final class GeneralizedTaskArithmetic extends BaselineMerger {
 
     /** mergekit's default fraction of outliers a breadcrumbs trim drops. */
     public static final double DEFAULT_GAMMA = 0.01;
+    /** mergekit's default spread ε of DELLA's keep probabilities. */
+    public static final double DEFAULT_EPSILON = 0.15;
 
     private final Method method;
     private final double[] weights;
     private final double[] densities;
     private final double[] gammas;
+    private final double[] epsilons;
     private final boolean normalize;
     private final boolean rescale;
     private final double lambda;
@@ -108,6 +125,7 @@ public final class GeneralizedTaskArithmetic extends BaselineMerger {
         this.weights = b.weights.clone();
         this.densities = b.densities == null ? null : b.densities.clone();
         this.gammas = b.gammas == null ? null : b.gammas.clone();
+        this.epsilons = b.epsilons == null ? null : b.epsilons.clone();
         this.normalize = b.normalize == null ? method.normalize : b.normalize;
         this.rescale = b.rescale == null ? method.rescale : b.rescale;
         this.lambda = b.lambda == null ? 1.0 : b.lambda;
@@ -123,6 +141,7 @@ public final class GeneralizedTaskArithmetic extends BaselineMerger {
         b.weights = weights.clone();
         b.densities = densities == null ? null : densities.clone();
         b.gammas = gammas == null ? null : gammas.clone();
+        b.epsilons = epsilons == null ? null : epsilons.clone();
         b.normalize = normalize;
         b.rescale = rescale;
         b.lambda = lambda;
@@ -152,6 +171,9 @@ public final class GeneralizedTaskArithmetic extends BaselineMerger {
         if (gammas != null && gammas.length != n) {
             throw new IllegalArgumentException(gammas.length + " gammas for a pool of " + n + " candidates");
         }
+        if (epsilons != null && epsilons.length != n) {
+            throw new IllegalArgumentException(epsilons.length + " epsilons for a pool of " + n + " candidates");
+        }
         if (weights.length != n || (densities != null && densities.length != n)) {
             throw new IllegalArgumentException(weights.length + " weights and "
                     + (densities == null ? "default" : Integer.toString(densities.length)) + " densities for a pool of "
@@ -162,6 +184,7 @@ public final class GeneralizedTaskArithmetic extends BaselineMerger {
         Model out = Support.zeros(pool, names, backend, name);
         try {
             boolean random = method.sparsification == Sparsification.RANDOM;
+            boolean magprune = method.sparsification == Sparsification.MAGPRUNE;
             boolean outliers = method.sparsification == Sparsification.MAGNITUDE_OUTLIERS;
             boolean magnitude = outliers || method.sparsification == Sparsification.MAGNITUDE;
             double[] gamma = new double[n];
@@ -172,7 +195,8 @@ public final class GeneralizedTaskArithmetic extends BaselineMerger {
                 rho[i] = density(i);
                 gamma[i] = gammas == null ? DEFAULT_GAMMA : gammas[i];
                 w[i] = (float) weights[i];
-                drops[i] = random && rho[i] < 1 ? new DropMask(1 - rho[i], false, seed) : null;
+                drops[i] = random && rho[i] < 1 ? new DropMask(1 - rho[i], false, seed)
+                        : magprune && rho[i] < 1 ? ranked(i, rho[i], pool) : null;
             }
             Deltas source = new Deltas(pool.base(), pool.candidates(), drops, null);
             TaskVectorKernel.Spec spec = new TaskVectorKernel.Spec(
@@ -186,6 +210,17 @@ public final class GeneralizedTaskArithmetic extends BaselineMerger {
             throw e;
         }
         return Support.result(out, name, configuration(), pool, start);
+    }
+
+    /** Candidate i's DELLA drop, its ε checked against its density. */
+    private DropMask ranked(int i, double rho, ModelPool pool) {
+        double eps = epsilons == null ? DEFAULT_EPSILON : epsilons[i];
+        try {
+            return DropMask.ranked(rho, eps, seed);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("candidate " + (i + 1) + " (" + pool.candidates().get(i) + "): " + e.getMessage()
+                    + " (mergekit refuses it too)", e);
+        }
     }
 
     private double density(int i) {
@@ -209,7 +244,10 @@ public final class GeneralizedTaskArithmetic extends BaselineMerger {
         c.put("normalize", Boolean.toString(normalize));
         c.put("rescale", Boolean.toString(rescale));
         c.put("lambda", Double.toString(lambda));
-        if (method.sparsification == Sparsification.RANDOM) {
+        if (method.sparsification == Sparsification.MAGPRUNE) {
+            c.put("epsilons", epsilons == null ? Double.toString(DEFAULT_EPSILON) : Arrays.toString(epsilons));
+        }
+        if (method.sparsification == Sparsification.RANDOM || method.sparsification == Sparsification.MAGPRUNE) {
             c.put("seed", Long.toString(seed));
         }
         return c;
@@ -224,6 +262,7 @@ public final class GeneralizedTaskArithmetic extends BaselineMerger {
         private double[] weights;
         private double[] densities;
         private double[] gammas;
+        private double[] epsilons;
         private Boolean normalize;
         private Boolean rescale;
         private Double lambda;
@@ -273,6 +312,29 @@ public final class GeneralizedTaskArithmetic extends BaselineMerger {
                 }
             }
             this.gammas = g;
+            return this;
+        }
+
+        /**
+         * DELLA's spread ε_i of each candidate, in pool order (mergekit {@code epsilon}, default
+         * {@value GeneralizedTaskArithmetic#DEFAULT_EPSILON}): the entries of a row are kept with probability
+         * from ρ_i − ε_i (the smallest magnitude) to ρ_i + ε_i (the largest); only for the DELLA methods, and
+         * ρ_i ± ε_i must lie inside (0, 1) where ρ_i &lt; 1.
+         *
+         * @throws IllegalArgumentException if empty, not finite or negative
+         */
+        public Builder epsilons(double... epsilon) {
+            once(this.epsilons, "epsilons");
+            if (method.sparsification != Sparsification.MAGPRUNE) {
+                throw new IllegalArgumentException("epsilon applies to della and della_linear, not " + method);
+            }
+            double[] e = perCandidate(epsilon, "epsilon", Double.NEGATIVE_INFINITY);
+            for (int i = 0; i < e.length; i++) {
+                if (e[i] < 0) {
+                    throw new IllegalArgumentException("epsilon of candidate " + (i + 1) + " must be ≥ 0, got " + e[i]);
+                }
+            }
+            this.epsilons = e;
             return this;
         }
 

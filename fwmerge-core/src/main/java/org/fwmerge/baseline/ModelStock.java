@@ -9,10 +9,8 @@ import org.fwmerge.MergeResult;
 import org.fwmerge.Model;
 import org.fwmerge.ModelPool;
 import org.fwmerge.internal.Combine;
-import org.fwmerge.internal.Parallel;
 import org.fwmerge.internal.Readers;
 import org.fwmerge.io.Checkpoint;
-import org.fwmerge.io.TensorReader;
 
 /**
  * Model Stock (Jang et al., ECCV 2024) as mergekit's {@code model_stock} ({@code merge_methods/model_stock.py})
@@ -27,10 +25,7 @@ import org.fwmerge.io.TensorReader;
 public final class ModelStock extends BaselineMerger {
 
     private static final double EPS = 1e-6;
-    /** Elements per block of the first pass: partial sums are added in block order. */
-    private static final int BLOCK = 1 << 20;
-
-    private ModelStock(Builder b) {
+        private ModelStock(Builder b) {
         super(b);
     }
 
@@ -61,7 +56,7 @@ public final class ModelStock extends BaselineMerger {
             sources.add(pool.base());
             for (String name : names) {
                 try (Readers r = Readers.open(sources, name)) {
-                    double t = ratio(gram(r.all()));
+                    double t = ratio(Support.gram(r.all(), true));
                     double[] w = new double[n + 1];
                     java.util.Arrays.fill(w, 0, n, t / n);
                     w[n] = 1 - t;
@@ -89,49 +84,6 @@ public final class ModelStock extends BaselineMerger {
         }
         double c = sum / pairs;
         return n * c / (1 + (n - 1) * c);
-    }
-
-    /** ⟨τ_i, τ_j⟩ for the candidates src[0..n) against the base src[n], blocks in parallel, added in block order. */
-    private static double[][] gram(TensorReader[] src) {
-        int n = src.length - 1;
-        long size = src[n].size();
-        int blocks = (int) Math.max(1, (size + BLOCK - 1) / BLOCK);
-        List<double[][]> parts = Parallel.items(blocks, q -> {
-            float[][] tau = new float[n][Support.CHUNK];
-            float[] base = new float[Support.CHUNK];
-            double[][] g = new double[n][n];
-            long end = Math.min(size, (long) (q + 1) * BLOCK);
-            for (long off = (long) q * BLOCK; off < end; off += Support.CHUNK) {
-                int len = (int) Math.min(Support.CHUNK, end - off);
-                src[n].read(off, base, 0, len);
-                for (int i = 0; i < n; i++) {
-                    src[i].read(off, tau[i], 0, len);
-                    for (int k = 0; k < len; k++) {
-                        tau[i][k] -= base[k];
-                    }
-                }
-                for (int i = 0; i < n; i++) {
-                    for (int j = i; j < n; j++) {
-                        double s = 0;
-                        for (int k = 0; k < len; k++) {
-                            s += (double) tau[i][k] * tau[j][k];
-                        }
-                        g[i][j] += s;
-                    }
-                }
-            }
-            return g;
-        });
-        double[][] g = new double[n][n];
-        for (double[][] p : parts) {
-            for (int i = 0; i < n; i++) {
-                for (int j = i; j < n; j++) {
-                    g[i][j] += p[i][j];
-                    g[j][i] = g[i][j];
-                }
-            }
-        }
-        return g;
     }
 
     @Override

@@ -7,6 +7,8 @@ import java.util.Map;
 import org.fwmerge.MergeResult;
 import org.fwmerge.Model;
 import org.fwmerge.ModelPool;
+import org.fwmerge.internal.Parallel;
+import org.fwmerge.io.TensorReader;
 import org.fwmerge.tensor.Tensor;
 import org.fwmerge.tensor.TensorBackend;
 
@@ -66,5 +68,59 @@ final class Support {
             throw new IllegalArgumentException(name + " must be finite, got " + value);
         }
         return value;
+    }
+
+    /** Elements per block of {@link #gram}: blocks run in parallel, their partial sums are added in block order. */
+    private static final int GRAM_BLOCK = 1 << 20;
+
+    /**
+     * The Gram matrix ⟨τ_i, τ_j⟩ in double of src[0..n): with {@code differences}, τ_i = src[i] − src[n] (the
+     * base last), else τ_i = src[i] (src[n] unread). Blocks run in parallel and are added in block order, so
+     * the result does not depend on the core count.
+     */
+    static double[][] gram(TensorReader[] src, boolean differences) {
+        int n = src.length - 1;
+        long size = src[n].size();
+        int blocks = (int) Math.max(1, (size + GRAM_BLOCK - 1) / GRAM_BLOCK);
+        List<double[][]> parts = Parallel.items(blocks, q -> {
+            float[][] tau = new float[n][CHUNK];
+            float[] base = new float[CHUNK];
+            double[][] g = new double[n][n];
+            long end = Math.min(size, (long) (q + 1) * GRAM_BLOCK);
+            for (long off = (long) q * GRAM_BLOCK; off < end; off += CHUNK) {
+                int len = (int) Math.min(CHUNK, end - off);
+                if (differences) {
+                    src[n].read(off, base, 0, len);
+                }
+                for (int i = 0; i < n; i++) {
+                    src[i].read(off, tau[i], 0, len);
+                    if (differences) {
+                        for (int k = 0; k < len; k++) {
+                            tau[i][k] -= base[k];
+                        }
+                    }
+                }
+                for (int i = 0; i < n; i++) {
+                    for (int j = i; j < n; j++) {
+                        double s = 0;
+                        for (int k = 0; k < len; k++) {
+                            s += (double) tau[i][k] * tau[j][k];
+                        }
+                        g[i][j] += s;
+                    }
+                }
+            }
+            return g;
+        });
+        double[][] g = new double[n][n];
+        for (double[][] p : parts) {
+            for (int i = 0; i < n; i++) {
+                for (int j = i; j < n; j++) {
+                    g[i][j] += p[i][j];
+                    g[j][i] = g[i][j];
+                }
+            }
+        }
+        return g;
     }
 }

@@ -24,7 +24,11 @@ import org.fwmerge.StepSizeRule;
 import org.fwmerge.Tolerance;
 import org.fwmerge.Variant;
 import org.fwmerge.baseline.GeneralizedTaskArithmetic;
+import org.fwmerge.baseline.Karcher;
 import org.fwmerge.baseline.ModelStock;
+import org.fwmerge.baseline.MultiSlerp;
+import org.fwmerge.baseline.NuSlerp;
+import org.fwmerge.baseline.Sce;
 import org.fwmerge.baseline.NearSwap;
 import org.fwmerge.baseline.Slerp;
 import org.fwmerge.baseline.WeightAveraging;
@@ -45,9 +49,11 @@ import picocli.CommandLine.Spec;
  * {@code fwmerge merge CONFIG.yaml OUT_DIR}: merges the models a mergekit-style YAML file names.
  *
  * <p>mergekit's {@code linear}, {@code task_arithmetic}, {@code ties}, {@code dare_linear} and
- * {@code dare_ties}, {@code breadcrumbs}, {@code breadcrumbs_ties}, {@code slerp}, {@code nearswap} and
- * {@code model_stock} follow mergekit's definitions ({@link WeightAveraging}, {@link GeneralizedTaskArithmetic},
- * {@link Slerp}, {@link NearSwap}, {@link ModelStock}); {@code frank_wolfe} runs FW-Merging with the configuration's
+ * {@code dare_ties}, {@code breadcrumbs}, {@code breadcrumbs_ties}, {@code della}, {@code della_linear},
+ * {@code slerp}, {@code nearswap},
+ * {@code model_stock}, {@code sce}, {@code multislerp}, {@code nuslerp} and {@code karcher} follow mergekit's
+ * definitions ({@link WeightAveraging}, {@link GeneralizedTaskArithmetic}, {@link Slerp}, {@link NearSwap},
+ * {@link ModelStock}, {@link Sce}, {@link MultiSlerp}, {@link NuSlerp}, {@link Karcher}); {@code frank_wolfe} runs FW-Merging with the configuration's
  * objective. OUT_DIR receives {@code model.safetensors} (or shards and their index), the base
  * directory's non-weight files (config, tokenizer) and {@code fwmerge_config.yml}; the configuration
  * is also embedded in the safetensors metadata. Every file is written atomically; an OUT_DIR that
@@ -55,7 +61,7 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "merge", mixinStandardHelpOptions = true,
         description = "Merge the models of a mergekit-style YAML configuration (linear, task_arithmetic, ties,"
-                + " dare_linear, dare_ties, breadcrumbs, breadcrumbs_ties, slerp, nearswap, model_stock, frank_wolfe) into OUT_DIR.")
+                + " dare_linear, dare_ties, breadcrumbs, breadcrumbs_ties, della, della_linear, slerp, nuslerp, multislerp, karcher, nearswap, model_stock, sce, frank_wolfe) into OUT_DIR.")
 final class MergeCommand implements Callable<Integer> {
 
     /** Name of the copy of the configuration written beside the model. */
@@ -98,14 +104,14 @@ final class MergeCommand implements Callable<Integer> {
             for (int i = 0; i < c.models().size(); i++) {
                 ModelRef m = c.models().get(i);
                 // task vectors are differences to the base: mergekit skips the base where it is listed
-                if (method != Method.LINEAR && c.base().isPresent() && m.text().equals(baseRef.text())) {
+                if (!averagesBase(method) && c.base().isPresent() && m.text().equals(baseRef.text())) {
                     continue;
                 }
                 candidates.add(open(m, opened));
                 indices.add(i);
             }
-            if (method == Method.LINEAR && c.base().isPresent() && c.models().stream().noneMatch(m -> m.text().equals(baseRef.text()))) {
-                // mergekit's linear averages every model it reads, the base included, with its (global) weight
+            if (averagesBase(method) && c.base().isPresent() && c.models().stream().noneMatch(m -> m.text().equals(baseRef.text()))) {
+                // mergekit's linear and karcher average every model they read, the base included (linear with the global weight)
                 candidates.add(base);
                 indices.add(BASE);
             }
@@ -166,6 +172,11 @@ final class MergeCommand implements Callable<Integer> {
         }
     }
 
+    /** Whether the method takes base_model as one more model to average (mergekit's linear and karcher). */
+    private static boolean averagesBase(Method method) {
+        return method == Method.LINEAR || method == Method.KARCHER;
+    }
+
     /** The index that stands for the base in a linear merge's candidates. */
     private static final int BASE = -1;
 
@@ -219,6 +230,19 @@ final class MergeCommand implements Callable<Integer> {
             case MODEL_STOCK -> {
                 // no numeric parameter: one group
             }
+            case SCE -> v.add(c.number("select_topk", 1.0, tensor, t));
+            case MULTISLERP -> indices.forEach(i -> v.add(c.number(i, "weight", null, tensor, t)));
+            case KARCHER -> {
+                v.add(c.number("max_iter", (double) Karcher.DEFAULT_MAX_ITERATIONS, tensor, t));
+                v.add(c.number("tol", Karcher.DEFAULT_TOLERANCE, tensor, t));
+            }
+            case NUSLERP -> {
+                if (indices.size() != 2) {
+                    throw new IllegalArgumentException("merge_method nuslerp interpolates exactly two models (plus an optional"
+                            + " base_model, which is not one of them); this configuration has " + indices.size());
+                }
+                indices.forEach(i -> v.add(c.number(i, "weight", null, tensor, t)));
+            }
             case SLERP, NEARSWAP -> {
                 Double st = c.number("t", null, tensor, t);
                 if (indices.size() != 1 || st == null) {
@@ -236,6 +260,9 @@ final class MergeCommand implements Callable<Integer> {
                 v.add(c.number("lambda", 1.0, tensor, t));
                 if (method == Method.BREADCRUMBS || method == Method.BREADCRUMBS_TIES) {
                     indices.forEach(i -> v.add(c.number(i, "gamma", GeneralizedTaskArithmetic.DEFAULT_GAMMA, tensor, t)));
+                }
+                if (method == Method.DELLA || method == Method.DELLA_LINEAR) {
+                    indices.forEach(i -> v.add(c.number(i, "epsilon", GeneralizedTaskArithmetic.DEFAULT_EPSILON, tensor, t)));
                 }
             }
         }
@@ -263,6 +290,27 @@ final class MergeCommand implements Callable<Integer> {
                 }
                 return ModelStock.builder().parameters(tensors).build();
             }
+            case KARCHER -> {
+                double iterations = v.get(0);
+                if (iterations != Math.rint(iterations) || iterations < 0) {
+                    throw new IllegalArgumentException("parameters.max_iter must be a whole number ≥ 0, got " + iterations);
+                }
+                return Karcher.builder().maxIterations((int) iterations).tolerance(v.get(1)).parameters(tensors).build();
+            }
+            case MULTISLERP -> {
+                return MultiSlerp.builder().weights(w).normalizeWeights(c.flag("normalize_weights", true))
+                        .fromBase(c.base().isPresent()).parameters(tensors).build();
+            }
+            case NUSLERP -> {
+                NuSlerp.Vectors vectors = c.flag("nuslerp_flatten", true) ? NuSlerp.Vectors.TENSOR
+                        : c.flag("nuslerp_row_wise", false) ? NuSlerp.Vectors.COLUMNS : NuSlerp.Vectors.ROWS;
+                return NuSlerp.builder().weights(w[0], w[1]).vectors(vectors).fromBase(c.base().isPresent()).parameters(tensors)
+                        .build();
+            }
+            case SCE -> {
+                c.flag("int8_mask", false); // mergekit's memory option: fwmerge never materialises the masks
+                return Sce.builder().selectTopK(v.get(0)).parameters(tensors).build();
+            }
             default -> {
                 double[] rho = new double[n];
                 for (int k = 0; k < n; k++) {
@@ -274,6 +322,10 @@ final class MergeCommand implements Callable<Integer> {
                         .lambda(v.get(2 * n)).seed(seed).parameters(tensors);
                 if (method == Method.BREADCRUMBS || method == Method.BREADCRUMBS_TIES) {
                     b.gammas(java.util.Arrays.copyOfRange(v.stream().mapToDouble(Double::doubleValue).toArray(),
+                            2 * n + 1, 3 * n + 1));
+                }
+                if (method == Method.DELLA || method == Method.DELLA_LINEAR) {
+                    b.epsilons(java.util.Arrays.copyOfRange(v.stream().mapToDouble(Double::doubleValue).toArray(),
                             2 * n + 1, 3 * n + 1));
                 }
                 if (c.parameters().containsKey("normalize")) {

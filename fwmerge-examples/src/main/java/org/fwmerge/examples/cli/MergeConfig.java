@@ -40,9 +40,15 @@ record MergeConfig(String method, Optional<ModelRef> base, List<ModelRef> models
         DARE_TIES("dare_ties", GTA_GLOBAL, GTA_MODEL),
         BREADCRUMBS("breadcrumbs", BREADCRUMBS_GLOBAL, BREADCRUMBS_MODEL),
         BREADCRUMBS_TIES("breadcrumbs_ties", BREADCRUMBS_GLOBAL, BREADCRUMBS_MODEL),
+        DELLA("della", DELLA_GLOBAL, DELLA_MODEL),
+        DELLA_LINEAR("della_linear", DELLA_GLOBAL, DELLA_MODEL),
         SLERP("slerp", Set.of("t"), Set.of()),
         NEARSWAP("nearswap", Set.of("t"), Set.of()),
         MODEL_STOCK("model_stock", Set.of("filter_wise"), Set.of()),
+        SCE("sce", Set.of("select_topk", "int8_mask"), Set.of()),
+        MULTISLERP("multislerp", Set.of("weight", "normalize_weights"), Set.of("weight")),
+        NUSLERP("nuslerp", Set.of("weight", "nuslerp_flatten", "nuslerp_row_wise"), Set.of("weight")),
+        KARCHER("karcher", Set.of("max_iter", "tol"), Set.of()),
         FRANK_WOLFE("frank_wolfe", Set.of("variant", "lmo", "step_size", "gamma", "iterations", "tolerance",
                 "relative_tolerance", "top_k", "batch_size", "coefficients"),
                 Set.of());
@@ -78,7 +84,11 @@ record MergeConfig(String method, Optional<ModelRef> base, List<ModelRef> models
     private static final Set<String> BREADCRUMBS_GLOBAL = Set.of("weight", "density", "gamma", "normalize", "rescale",
             "lambda", "int8_mask");
     /** Parameters that are true or false, never a gradient or a condition. */
-    private static final Set<String> FLAGS = Set.of("normalize", "rescale", "int8_mask", "filter_wise");
+    private static final Set<String> DELLA_MODEL = Set.of("weight", "density", "epsilon");
+    private static final Set<String> DELLA_GLOBAL = Set.of("weight", "density", "epsilon", "normalize", "rescale",
+            "lambda", "int8_mask");
+    private static final Set<String> FLAGS = Set.of("normalize", "rescale", "int8_mask", "filter_wise", "normalize_weights",
+            "nuslerp_flatten", "nuslerp_row_wise");
     private static final Set<String> TOP_LEVEL = Set.of("merge_method", "base_model", "models", "parameters", "dtype",
             "out_dtype", "objective");
     /** Bytes read to tell a text file from a binary one before reading it whole. */
@@ -331,7 +341,10 @@ record MergeConfig(String method, Optional<ModelRef> base, List<ModelRef> models
                     : scalars(map(entry.get("parameters"), where + ".parameters"), where + ".parameters", method.perModel, method);
             models.add(ref(string(entry.get("model"), where + ".model"), params));
         }
-        if (method != Method.LINEAR && method != Method.FRANK_WOLFE && base.isEmpty()) {
+        // linear, multislerp, nuslerp and karcher merge the models themselves without a base (mergekit's base_model
+        // is optional for them)
+        if (method != Method.LINEAR && method != Method.MULTISLERP && method != Method.NUSLERP && method != Method.KARCHER
+                && method != Method.FRANK_WOLFE && base.isEmpty()) {
             throw new IllegalArgumentException("merge_method " + method.key + " needs base_model ("
                     + (method == Method.SLERP || method == Method.NEARSWAP ? "t is measured from it"
                     : "task vectors are θ_i − θ_base") + ")");

@@ -18,6 +18,10 @@ import org.fwmerge.Model;
 import org.fwmerge.ModelPool;
 import org.fwmerge.ParameterSelection;
 import org.fwmerge.baseline.GeneralizedTaskArithmetic;
+import org.fwmerge.baseline.Karcher;
+import org.fwmerge.baseline.MultiSlerp;
+import org.fwmerge.baseline.NuSlerp;
+import org.fwmerge.baseline.Sce;
 import org.fwmerge.io.Checkpoint;
 import org.fwmerge.io.DType;
 import org.fwmerge.io.Safetensors;
@@ -276,6 +280,123 @@ class MergeCommandTest {
             }
             direct.model().close();
         }
+    }
+
+    @Test
+    void sce_yamlSelectTopKReachesTheMerger_andUnknownKeysAreRefused() throws IOException {
+        models();
+        Path cfg = yaml("merge_method: sce\nbase_model: $D/base\nmodels:\n  - model: $D/m1.safetensors\n"
+                + "  - model: $D/m2.safetensors\n  - model: $D/m3.safetensors\nparameters: {select_topk: 0.5, int8_mask: true}\n");
+        Result r = run("merge", cfg.toString(), tmp.resolve("out").toString());
+        assertEquals(0, r.code(), r.err());
+        try (ModelPool pool = ModelPool.open(tmp.resolve("base"), List.of(tmp.resolve("m1.safetensors"),
+                tmp.resolve("m2.safetensors"), tmp.resolve("m3.safetensors")))) {
+            MergeResult direct = Sce.builder().selectTopK(0.5).backend(REF).build().merge(pool);
+            for (String name : List.of("w", "b")) {
+                assertArrayEquals(direct.model().values(name), merged("out", name), name);
+            }
+            // half the entries selected: the merge differs from select_topk 1's
+            MergeResult all = Sce.builder().backend(REF).build().merge(pool);
+            assertFalse(java.util.Arrays.equals(all.model().values("w"), merged("out", "w")), "select_topk had an effect");
+            direct.model().close();
+            all.model().close();
+        }
+        Path bad = yaml("merge_method: sce\nbase_model: $D/base\nmodels:\n  - model: $D/m1.safetensors\n"
+                + "    parameters: {weight: 1}\n");
+        Result refused = run("merge", bad.toString(), tmp.resolve("out2").toString());
+        assertEquals(1, refused.code(), refused.err());
+        assertTrue(refused.err().contains("weight"), refused.err());
+    }
+
+    @Test
+    void della_yamlSettingsReachTheMergerUnchanged_andABadEpsilonNamesTheModel() throws IOException {
+        models();
+        Path cfg = yaml("""
+                merge_method: della
+                base_model: $D/base
+                models:
+                  - model: $D/m1.safetensors
+                    parameters: {weight: 1.0, density: 0.5, epsilon: 0.2}
+                  - model: $D/m2.safetensors
+                    parameters: {weight: 0.5}
+                parameters:
+                  density: 0.7
+                  epsilon: 0.1
+                  lambda: 1.5
+                """);
+        Result r = run("merge", cfg.toString(), tmp.resolve("out").toString(), "--seed", "3");
+        assertEquals(0, r.code(), r.err());
+        try (ModelPool pool = ModelPool.open(tmp.resolve("base"), List.of(tmp.resolve("m1.safetensors"),
+                tmp.resolve("m2.safetensors")))) {
+            MergeResult direct = GeneralizedTaskArithmetic.builder(GeneralizedTaskArithmetic.Method.DELLA)
+                    .weights(1.0, 0.5).densities(0.5, 0.7).epsilons(0.2, 0.1).lambda(1.5).seed(3).backend(REF).build().merge(pool);
+            for (String name : List.of("w", "b")) {
+                assertArrayEquals(direct.model().values(name), merged("out", name), name);
+            }
+            direct.model().close();
+        }
+        Path bad = yaml("merge_method: della_linear\nbase_model: $D/base\nmodels:\n  - model: $D/m1.safetensors\n"
+                + "    parameters: {weight: 1, density: 0.1}\n");
+        Result refused = run("merge", bad.toString(), tmp.resolve("out2").toString());
+        assertEquals(1, refused.code(), refused.err());
+        assertTrue(refused.err().contains("m1.safetensors") && refused.err().contains("epsilon 0.15"), refused.err());
+    }
+
+    @Test
+    void multislerpAndNuslerp_yamlSettingsReachTheMergers_withAndWithoutBase() throws IOException {
+        models();
+        Path multi = yaml("merge_method: multislerp\nmodels:\n  - model: $D/m1.safetensors\n    parameters: {weight: 1.0}\n"
+                + "  - model: $D/m2.safetensors\n    parameters: {weight: 0.5}\n  - model: $D/m3.safetensors\n"
+                + "    parameters: {weight: 2}\nparameters: {normalize_weights: false}\n");
+        Result r = run("merge", multi.toString(), tmp.resolve("multi").toString());
+        assertEquals(0, r.code(), r.err());
+        Path nu = yaml("merge_method: nuslerp\nbase_model: $D/base\nmodels:\n  - model: $D/m1.safetensors\n"
+                + "    parameters: {weight: 1.0}\n  - model: $D/m2.safetensors\n    parameters: {weight: 3}\n"
+                + "parameters: {nuslerp_flatten: false, nuslerp_row_wise: true}\n");
+        Result rn = run("merge", nu.toString(), tmp.resolve("nu").toString());
+        assertEquals(0, rn.code(), rn.err());
+        // without base_model the first model stands in as the pool's base, which multislerp then does not read
+        try (ModelPool noBase = ModelPool.open(tmp.resolve("m1.safetensors"), List.of(tmp.resolve("m1.safetensors"),
+                tmp.resolve("m2.safetensors"), tmp.resolve("m3.safetensors")));
+                ModelPool withBase = ModelPool.open(tmp.resolve("base"), List.of(tmp.resolve("m1.safetensors"),
+                        tmp.resolve("m2.safetensors")))) {
+            MergeResult m = MultiSlerp.builder().weights(1.0, 0.5, 2).normalizeWeights(false).fromBase(false).backend(REF).build()
+                    .merge(noBase);
+            MergeResult n = NuSlerp.builder().weights(1.0, 3).vectors(NuSlerp.Vectors.COLUMNS).backend(REF).build().merge(withBase);
+            for (String name : List.of("w", "b")) {
+                assertArrayEquals(m.model().values(name), merged("multi", name), "multislerp " + name);
+                assertArrayEquals(n.model().values(name), merged("nu", name), "nuslerp " + name);
+            }
+            m.model().close();
+            n.model().close();
+        }
+        Path three = yaml("merge_method: nuslerp\nmodels:\n  - model: $D/m1.safetensors\n    parameters: {weight: 1}\n"
+                + "  - model: $D/m2.safetensors\n    parameters: {weight: 1}\n  - model: $D/m3.safetensors\n    parameters: {weight: 1}\n");
+        Result bad = run("merge", three.toString(), tmp.resolve("three").toString());
+        assertEquals(1, bad.code(), bad.err());
+        assertTrue(bad.err().contains("nuslerp interpolates exactly two models"), bad.err());
+    }
+
+    @Test
+    void karcher_averagesTheBaseWithTheModels_andRefusesAFractionalMaxIter() throws IOException {
+        models();
+        Path cfg = yaml("merge_method: karcher\nbase_model: $D/m3.safetensors\nmodels:\n  - model: $D/m1.safetensors\n"
+                + "  - model: $D/m2.safetensors\nparameters: {max_iter: 3, tol: 1e-6}\n");
+        Result r = run("merge", cfg.toString(), tmp.resolve("out").toString());
+        assertEquals(0, r.code(), r.err());
+        try (ModelPool pool = ModelPool.open(tmp.resolve("m3.safetensors"), List.of(tmp.resolve("m1.safetensors"),
+                tmp.resolve("m2.safetensors"), tmp.resolve("m3.safetensors")))) {
+            MergeResult direct = Karcher.builder().maxIterations(3).tolerance(1e-6).backend(REF).build().merge(pool);
+            for (String name : List.of("w", "b")) {
+                assertArrayEquals(direct.model().values(name), merged("out", name), name);
+            }
+            direct.model().close();
+        }
+        Path bad = yaml("merge_method: karcher\nmodels:\n  - model: $D/m1.safetensors\n  - model: $D/m2.safetensors\n"
+                + "parameters: {max_iter: 2.5}\n");
+        Result refused = run("merge", bad.toString(), tmp.resolve("out2").toString());
+        assertEquals(1, refused.code(), refused.err());
+        assertTrue(refused.err().contains("max_iter must be a whole number"), refused.err());
     }
 
     @Test
@@ -604,7 +725,7 @@ class MergeCommandTest {
         assertFails("merge_method: ties\n" + head + "slices: []\n", "'slices' is not supported by fwmerge merge");
         assertFails("merge_method: ties\n" + head + "tokenizer_source: base\n", "'tokenizer_source' is not supported");
         assertFails("merge_method: ties\n" + head + "merge_mehtod: x\n", "unknown key 'merge_mehtod'");
-        assertFails("merge_method: nuslerp\n" + head, "merge_method 'nuslerp' is not supported by fwmerge merge");
+        assertFails("merge_method: passthrough\n" + head, "merge_method 'passthrough' is not supported by fwmerge merge");
         assertFails("merge_method: ties\n" + head + "    parameters: {weight: [0, x]}\n",
                 "models[0].parameters.weight[1] must be a finite number, got 'x'");
         assertFails("merge_method: ties\n" + head + "    parameters: {weight: {value: 1, filter: mlp}}\n",
