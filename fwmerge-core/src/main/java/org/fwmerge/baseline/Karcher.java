@@ -5,13 +5,6 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
-import org.fwmerge.MergeResult;
-import org.fwmerge.Model;
-import org.fwmerge.ModelPool;
-import org.fwmerge.internal.Combine;
-import org.fwmerge.internal.Readers;
-import org.fwmerge.io.Checkpoint;
 
 /**
  * mergekit's {@code karcher} ({@code merge_methods/karcher.py}): the Riemannian (Karcher) mean of the models'
@@ -28,7 +21,7 @@ import org.fwmerge.io.Checkpoint;
  * Gram matrix (one parallel pass per tensor, in double); one more pass forms the output, rounded once.
  * Memory: the output, an n × n matrix and chunk buffers.
  */
-public final class Karcher extends BaselineMerger {
+public final class Karcher extends GramMerger {
 
     /** mergekit's default iteration limit. */
     public static final int DEFAULT_MAX_ITERATIONS = 10;
@@ -52,33 +45,20 @@ public final class Karcher extends BaselineMerger {
         return new Builder();
     }
 
-    /**
-     * Merges the pool's candidates.
-     *
-     * @throws IllegalArgumentException     if the selection matches no tensor
-     * @throws java.io.UncheckedIOException if a checkpoint cannot be read
-     */
     @Override
-    public MergeResult merge(ModelPool pool) {
-        Objects.requireNonNull(pool, "pool");
-        int n = pool.size();
-        long start = System.nanoTime();
-        List<String> names = pool.select(parameters);
-        Model out = Support.zeros(pool, names, backend, "karcher");
-        try {
-            List<Checkpoint> sources = new ArrayList<>(pool.candidates());
-            sources.add(pool.base());
-            for (String name : names) {
-                try (Readers r = Readers.open(sources, name)) {
-                    double[] c = n == 1 ? new double[] {1} : coefficients(Support.gram(r.all(), false));
-                    Combine.into(out.tensor(name), Arrays.copyOf(c, n + 1), r.all());
-                }
-            }
-        } catch (RuntimeException e) {
-            out.close();
-            throw e;
-        }
-        return Support.result(out, "karcher", configuration(), pool, start);
+    String method() {
+        return "karcher";
+    }
+
+    @Override
+    boolean differences() {
+        return false;
+    }
+
+    @Override
+    double[] combination(String name, double[][] gram) {
+        int n = gram.length;
+        return n == 1 ? new double[] {1, 0} : Arrays.copyOf(coefficients(gram), n + 1);
     }
 
     /** The result as Σ c_i θ_i, from the models' Gram matrix. */
@@ -145,17 +125,6 @@ public final class Karcher extends BaselineMerger {
         }
         scale(u, s);
         return u;
-    }
-
-    /** ‖Σ a_i θ_i‖ from the Gram matrix. */
-    private static double length(double[][] g, double[] a) {
-        double q = 0;
-        for (int i = 0; i < a.length; i++) {
-            for (int j = 0; j < a.length; j++) {
-                q += a[i] * g[i][j] * a[j];
-            }
-        }
-        return Math.sqrt(Math.max(0, q));
     }
 
     private static void scale(double[] a, double f) {

@@ -1,16 +1,9 @@
 package org.fwmerge.baseline;
 
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
-import java.util.Objects;
-import org.fwmerge.MergeResult;
 import org.fwmerge.Model;
 import org.fwmerge.ModelPool;
-import org.fwmerge.internal.Combine;
-import org.fwmerge.internal.Readers;
-import org.fwmerge.io.Checkpoint;
 
 /**
  * Model Stock (Jang et al., ECCV 2024) as mergekit's {@code model_stock} ({@code merge_methods/model_stock.py})
@@ -22,7 +15,7 @@ import org.fwmerge.io.Checkpoint;
  * core count); the output is formed in double and rounded once. Two streamed passes per tensor; memory:
  * the output, an N×N matrix and chunk buffers.
  */
-public final class ModelStock extends BaselineMerger {
+public final class ModelStock extends GramMerger {
 
     private static final double EPS = 1e-6;
         private ModelStock(Builder b) {
@@ -34,40 +27,33 @@ public final class ModelStock extends BaselineMerger {
         return new Builder();
     }
 
-    /**
-     * Merges the pool.
-     *
-     * @throws IllegalArgumentException     if the pool has fewer than two candidates, or the selection matches no tensor
-     * @throws java.io.UncheckedIOException if a checkpoint cannot be read
-     */
     @Override
-    public MergeResult merge(ModelPool pool) {
-        Objects.requireNonNull(pool, "pool");
+    String method() {
+        return "model-stock";
+    }
+
+    @Override
+    boolean differences() {
+        return true;
+    }
+
+    @Override
+    void check(ModelPool pool) {
         int n = pool.size();
         if (n < 2) {
             throw new IllegalArgumentException("model_stock needs the base and at least two other models; the pool has "
                     + n + " candidate" + (n == 1 ? "" : "s"));
         }
-        long start = System.nanoTime();
-        List<String> names = pool.select(parameters);
-        Model out = Support.zeros(pool, names, backend, "model-stock");
-        try {
-            List<Checkpoint> sources = new ArrayList<>(pool.candidates());
-            sources.add(pool.base());
-            for (String name : names) {
-                try (Readers r = Readers.open(sources, name)) {
-                    double t = ratio(Support.gram(r.all(), true));
-                    double[] w = new double[n + 1];
-                    java.util.Arrays.fill(w, 0, n, t / n);
-                    w[n] = 1 - t;
-                    Combine.into(out.tensor(name), w, r.all());
-                }
-            }
-        } catch (RuntimeException e) {
-            out.close();
-            throw e;
-        }
-        return Support.result(out, "model-stock", configuration(), pool, start);
+    }
+
+    @Override
+    double[] combination(String name, double[][] gram) {
+        int n = gram.length;
+        double t = ratio(gram);
+        double[] w = new double[n + 1];
+        java.util.Arrays.fill(w, 0, n, t / n);
+        w[n] = 1 - t;
+        return w;
     }
 
     /** t = N·c / (1 + (N − 1)·c) from the Gram matrix of the task vectors. */

@@ -1,17 +1,9 @@
 package org.fwmerge.baseline;
 
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
-import java.util.Objects;
-import org.fwmerge.MergeResult;
-import org.fwmerge.Model;
 import org.fwmerge.ModelPool;
-import org.fwmerge.internal.Combine;
-import org.fwmerge.internal.Readers;
-import org.fwmerge.io.Checkpoint;
 
 /**
  * mergekit's {@code multislerp} ({@code merge_methods/multislerp.py}): barycentric interpolation of n
@@ -26,7 +18,7 @@ import org.fwmerge.io.Checkpoint;
  * one parallel pass per tensor for it (in double), then one pass forming the output as a weighted sum of
  * the inputs, rounded once. Memory: the output, an n × n matrix and chunk buffers.
  */
-public final class MultiSlerp extends BaselineMerger {
+public final class MultiSlerp extends GramMerger {
 
     private static final double EPS = 1e-8;
 
@@ -46,46 +38,40 @@ public final class MultiSlerp extends BaselineMerger {
         return new Builder();
     }
 
-    /**
-     * Merges the pool.
-     *
-     * @throws IllegalArgumentException     if the weights do not match the pool, the selection matches no
-     *                                      tensor, or more than two vectors of a tensor cancel out (‖m‖ &lt; ε)
-     * @throws java.io.UncheckedIOException if a checkpoint cannot be read
-     */
     @Override
-    public MergeResult merge(ModelPool pool) {
-        Objects.requireNonNull(pool, "pool");
-        int n = pool.size();
-        if (weights.length != n) {
-            throw new IllegalArgumentException("multislerp has " + weights.length + " weights for a pool of " + n + " candidates");
+    String method() {
+        return "multislerp";
+    }
+
+    @Override
+    boolean differences() {
+        return fromBase;
+    }
+
+    @Override
+    void check(ModelPool pool) {
+        if (weights.length != pool.size()) {
+            throw new IllegalArgumentException("multislerp has " + weights.length + " weights for a pool of " + pool.size()
+                    + " candidates");
         }
-        long start = System.nanoTime();
-        List<String> names = pool.select(parameters);
-        Model out = Support.zeros(pool, names, backend, "multislerp");
-        try {
-            List<Checkpoint> sources = new ArrayList<>(pool.candidates());
-            sources.add(pool.base());
-            for (String name : names) {
-                try (Readers r = Readers.open(sources, name)) {
-                    double[] c = n == 1 ? new double[] {1} : coefficients(Support.gram(r.all(), fromBase), name);
-                    double[] w = Arrays.copyOf(c, n + 1);
-                    if (fromBase || n == 1) {
-                        // θ₀ + Σ c_i (θ_i − θ₀); one model: θ_1 itself
-                        double sum = 0;
-                        for (int i = 0; i < n; i++) {
-                            sum += c[i];
-                        }
-                        w[n] = n == 1 ? 0 : 1 - sum;
-                    }
-                    Combine.into(out.tensor(name), w, r.all());
-                }
+    }
+
+    @Override
+    double[] combination(String name, double[][] gram) {
+        int n = gram.length;
+        if (n == 1) {
+            return new double[] {1, 0}; // one model: itself
+        }
+        double[] w = Arrays.copyOf(coefficients(gram, name), n + 1);
+        if (fromBase) {
+            // θ₀ + Σ c_i (θ_i − θ₀)
+            double sum = 0;
+            for (int i = 0; i < n; i++) {
+                sum += w[i];
             }
-        } catch (RuntimeException e) {
-            out.close();
-            throw e;
+            w[n] = 1 - sum;
         }
-        return Support.result(out, "multislerp", configuration(), pool, start);
+        return w;
     }
 
     /** The result as Σ c_i v_i, from the Gram matrix of the v_i. */
@@ -107,7 +93,7 @@ public final class MultiSlerp extends BaselineMerger {
             norm[i] = Math.sqrt(Math.max(0, g[i][i]));
             m[i] = w[i] / (norm[i] + EPS);
         }
-        double mNorm = Math.sqrt(Math.max(0, quadratic(g, m)));
+        double mNorm = length(g, m);
         if (mNorm < EPS) {
             if (n == 2) {
                 return w;
@@ -132,7 +118,7 @@ public final class MultiSlerp extends BaselineMerger {
         for (int i = 0; i < n; i++) {
             t[i] = w[i] / (norm[i] + EPS) - along * mHat[i];
         }
-        double tNorm = Math.sqrt(Math.max(0, quadratic(g, t))) + EPS;
+        double tNorm = length(g, t) + EPS;
         double scale = 0;
         for (int i = 0; i < n; i++) {
             scale += norm[i] * w[i];
@@ -142,17 +128,6 @@ public final class MultiSlerp extends BaselineMerger {
             c[i] = scale * (mHat[i] * Math.cos(tNorm) + t[i] * Math.sin(tNorm) / tNorm);
         }
         return c;
-    }
-
-    /** aᵀ G a. */
-    private static double quadratic(double[][] g, double[] a) {
-        double q = 0;
-        for (int i = 0; i < a.length; i++) {
-            for (int j = 0; j < a.length; j++) {
-                q += a[i] * g[i][j] * a[j];
-            }
-        }
-        return q;
     }
 
     @Override
