@@ -25,6 +25,8 @@ public final class Nd4jThreads {
 
     private static final Logger LOG = LoggerFactory.getLogger(Nd4jThreads.class);
     private static volatile boolean applied;
+    /** The native threads the policy set; 0 where it set none (a user's choice, or no controls). */
+    private static int threads;
 
     private Nd4jThreads() {
     }
@@ -43,15 +45,37 @@ public final class Nd4jThreads {
             if (chosen == null && System.getenv("OMP_NUM_THREADS") != null) {
                 return;
             }
-            int threads = chosen != null ? Math.max(1, chosen) : Math.max(1, Runtime.getRuntime().availableProcessors() - 1);
-            try {
-                Nd4j.getEnvironment().setMaxMasterThreads(threads);
-                Nd4j.factory().blas().setMaxThreads(threads);
-                LOG.debug("ND4J native threads: {}", threads);
-            } catch (RuntimeException e) {
-                // A backend without these controls (the CUDA one may refuse the CPU BLAS setting) runs as it is.
-                LOG.debug("ND4J thread policy not applied: {}", e.toString());
+            int count = chosen != null ? Math.max(1, chosen) : Math.max(1, Runtime.getRuntime().availableProcessors() - 1);
+            if (set(count) && chosen == null) {
+                threads = count;
             }
+        }
+    }
+
+    /**
+     * Lowers the native threads so that {@code callers} graphs run side by side (a {@link SameDiffObjective}
+     * with replicas) use the cores once: each gets (cores − callers) / callers, at least one, leaving a core
+     * per driving thread. Only where the policy chose the count (not under the property or
+     * {@code OMP_NUM_THREADS}); never raises it.
+     */
+    static synchronized void shareAmong(int callers) {
+        apply();
+        int share = Math.max(1, (Runtime.getRuntime().availableProcessors() - callers) / callers);
+        if (threads > share && set(share)) {
+            threads = share;
+        }
+    }
+
+    private static boolean set(int count) {
+        try {
+            Nd4j.getEnvironment().setMaxMasterThreads(count);
+            Nd4j.factory().blas().setMaxThreads(count);
+            LOG.debug("ND4J native threads: {}", count);
+            return true;
+        } catch (RuntimeException e) {
+            // A backend without these controls (the CUDA one may refuse the CPU BLAS setting) runs as it is.
+            LOG.debug("ND4J thread policy not applied: {}", e.toString());
+            return false;
         }
     }
 }

@@ -14,6 +14,7 @@ import org.fwmerge.Evaluation;
 import org.fwmerge.LayerInputs;
 import org.fwmerge.Model;
 import org.fwmerge.Objective;
+import org.fwmerge.internal.Parallel;
 import org.fwmerge.tensor.Tensor;
 import org.fwmerge.tensor.TensorBackend;
 import org.bytedeco.javacpp.FloatPointer;
@@ -44,7 +45,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * <p>The builder copies the graph ({@link SameDiff#dup()}) and adds the loss to the copy, so the
  * caller's graph is never modified and several objectives may share one graph. SameDiff is not
  * thread-safe, so the objective <em>synchronizes</em>: calls from several threads are safe and run
- * one at a time (each call already uses all cores through ND4J's own threading). The point {@code x}
+ * one at a time (each call uses ND4J's own threads, and with {@link Builder#replicas} its shards run side by
+ * side on copies of the graph). The point {@code x}
  * is only read. Gradients are returned as tensors of {@code x}'s backend, owned by the caller: for the
  * {@link Nd4jBackend}, SameDiff's detached FLOAT gradient arrays themselves when they are contiguous
  * (handed over without a copy), else FLOAT copies of them; for another backend, their float values
@@ -67,24 +69,39 @@ public final class SameDiffObjective implements Objective, LayerInputs {
     /** For a minibatch: the objective it was drawn from and the samples drawn (its indices); null otherwise. */
     private final SameDiffObjective parent;
     private final int[] rows;
-    /** Of a full objective: its samples as rows in Java memory, and reused batch arrays by size; guarded by sd. */
+    /**
+     * The graph copies the samples are split over ({@link Builder#replicas}); the first is {@link #sd}. A minibatch
+     * shares its full objective's.
+     */
+    private final Replica[] replicas;
+    /** Of a full objective: its samples as rows in Java memory (built on the first batch); guarded by this. */
     private Map<String, double[][]> hostRows;
-    private final Map<Integer, Map<String, INDArray>> batchArrays = new HashMap<>();
     /** Weight tensor → the graph variable holding that linear layer's input, with the weight's orientation. */
     private Map<String, String> layerInputs = Map.of();
     private Map<String, Orientation> layerOrientations = Map.of();
 
-    private SameDiffObjective(SameDiff sd, Map<String, String> parameters, String input, String logits,
-            Map<String, INDArray> placeholders, int[] classes, boolean entropy, int samples) {
-        this(sd, parameters, input, logits, placeholders, classes, entropy, samples, null, null);
+    /**
+     * One copy of the graph with the batch arrays it is fed (reused by batch size, so steps allocate no native
+     * memory for their batches); guarded by its graph.
+     */
+    private record Replica(SameDiff sd, Map<Integer, Map<String, INDArray>> batchArrays) {
+        Replica(SameDiff sd) {
+            this(sd, new HashMap<>());
+        }
     }
 
-    private SameDiffObjective(SameDiff sd, Map<String, String> parameters, String input, String logits,
+    private SameDiffObjective(Replica[] replicas, Map<String, String> parameters, String input, String logits,
+            Map<String, INDArray> placeholders, int[] classes, boolean entropy, int samples) {
+        this(replicas, parameters, input, logits, placeholders, classes, entropy, samples, null, null);
+    }
+
+    private SameDiffObjective(Replica[] replicas, Map<String, String> parameters, String input, String logits,
             Map<String, INDArray> placeholders, int[] classes, boolean entropy, int samples, SameDiffObjective parent,
             int[] rows) {
         this.parent = parent;
         this.rows = rows;
-        this.sd = sd;
+        this.replicas = replicas;
+        this.sd = replicas[0].sd();
         this.parameters = parameters;
         this.variables = parameters.values().toArray(new String[0]);
         this.input = input;
@@ -109,15 +126,23 @@ public final class SameDiffObjective implements Objective, LayerInputs {
     @Override
     public double loss(Model x) {
         Objects.requireNonNull(x, "x");
-        synchronized (sd) {
-            assign(x);
-            INDArray loss = sd.output(inputs(), LOSS).get(LOSS);
-            try {
-                return loss.getDouble(0);
-            } finally {
-                loss.close();
+        int m = shardCount();
+        double loss = 0;
+        for (double part : Parallel.items(m, s -> {
+            SameDiff graph = replicas[s].sd();
+            synchronized (graph) {
+                assign(graph, x);
+                INDArray l = graph.output(feed(s, m), LOSS).get(LOSS);
+                try {
+                    return l.getDouble(0) * shardWeight(s, m);
+                } finally {
+                    l.close();
+                }
             }
+        })) {
+            loss += part;
         }
+        return loss;
     }
 
     /**
@@ -130,46 +155,93 @@ public final class SameDiffObjective implements Objective, LayerInputs {
     public Evaluation evaluate(Model x) {
         Objects.requireNonNull(x, "x");
         TensorBackend backend = x.backend();
+        int m = shardCount();
+        // One forward and backward pass per shard for both; the returned arrays are detached from the session,
+        // and closing them (finally) frees their native memory now instead of at some later GC.
+        List<OutAndGrad> parts = Parallel.items(m, s -> {
+            SameDiff graph = replicas[s].sd();
+            synchronized (graph) {
+                assign(graph, x);
+                return graph.calculateGradientsAndOutputs(feed(s, m), List.of(LOSS), Arrays.asList(variables));
+            }
+        });
         Map<String, Tensor> gradient = new LinkedHashMap<>();
-        double loss;
-        synchronized (sd) {
-            assign(x);
-            // One forward and backward pass for both; the returned arrays are detached from the session,
-            // and closing them (finally) frees their native memory now instead of at some later GC.
-            OutAndGrad r = sd.calculateGradientsAndOutputs(inputs(), List.of(LOSS), Arrays.asList(variables));
-            loss = r.getOutputs().get(LOSS).getDouble(0);
-            Map<String, INDArray> grads = r.getGradients();
-            Set<INDArray> adopted = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
-            try {
-                for (String name : x.names()) {
-                    INDArray g = grads.get(parameters.get(name));
-                    if (g == null) {
-                        throw new IllegalStateException("SameDiff returned no gradient for variable '"
-                                + parameters.get(name) + "' (is it connected to the logits?)");
-                    }
-                    long[] shape = x.tensor(name).shape();
-                    if (backend instanceof Nd4jBackend nd && Nd4jBackend.adoptable(g) && Arrays.equals(g.shape(), shape)) {
-                        // The detached FLOAT gradient becomes the tensor: no copy (FW-soft takes 4 per step).
-                        gradient.put(name, nd.wrap(g));
-                        adopted.add(g);
-                    } else {
-                        gradient.put(name, toTensor(g, backend, shape));
+        Set<INDArray> adopted = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        double loss = 0;
+        try {
+            for (int s = 0; s < m; s++) {
+                loss += parts.get(s).getOutputs().get(LOSS).getDouble(0) * shardWeight(s, m);
+            }
+            Map<String, INDArray> grads = parts.get(0).getGradients();
+            for (String name : x.names()) {
+                INDArray g = grads.get(parameters.get(name));
+                if (g == null) {
+                    throw new IllegalStateException("SameDiff returned no gradient for variable '"
+                            + parameters.get(name) + "' (is it connected to the logits?)");
+                }
+                if (m > 1) {
+                    // The shards' sample-weighted sum, added in shard order (the same on every run).
+                    g.muli(shardWeight(0, m));
+                    for (int s = 1; s < m; s++) {
+                        g.addi(parts.get(s).getGradients().get(parameters.get(name)).muli(shardWeight(s, m)));
                     }
                 }
-            } catch (RuntimeException e) {
-                gradient.values().forEach(Tensor::close);
-                throw e;
-            } finally {
+                long[] shape = x.tensor(name).shape();
+                if (backend instanceof Nd4jBackend nd && Nd4jBackend.adoptable(g) && Arrays.equals(g.shape(), shape)) {
+                    // The detached FLOAT gradient becomes the tensor: no copy (FW-soft takes 4 per step).
+                    gradient.put(name, nd.wrap(g));
+                    adopted.add(g);
+                } else {
+                    gradient.put(name, toTensor(g, backend, shape));
+                }
+            }
+        } catch (RuntimeException e) {
+            gradient.values().forEach(Tensor::close);
+            throw e;
+        } finally {
+            for (OutAndGrad r : parts) {
                 r.getOutputs().values().forEach(INDArray::close);
-                grads.values().stream().filter(g -> !adopted.contains(g)).forEach(INDArray::close);
+                r.getGradients().values().stream().filter(g -> !adopted.contains(g)).forEach(INDArray::close);
             }
         }
         return new Evaluation(loss, gradient);
     }
 
+    /** Shards of the samples evaluated side by side: one per replica, at most one per sample. */
+    private int shardCount() {
+        return Math.min(replicas.length, samples);
+    }
+
+    /** Shard {@code s} of {@code m}: samples [s·n/m, (s+1)·n/m) of this objective. */
+    private int shardStart(int s, int m) {
+        return (int) ((long) samples * s / m);
+    }
+
+    /** The shard's share of the samples: its loss and gradient enter the mean with this weight. */
+    private double shardWeight(int s, int m) {
+        return (shardStart(s + 1, m) - shardStart(s, m)) / (double) samples;
+    }
+
+    /**
+     * The placeholder values of shard {@code s} of {@code m}, for its replica (whose lock is held). The
+     * whole of a full objective is its own placeholders; anything else is copied, by row, into arrays the
+     * replica keeps per batch size.
+     */
+    private Map<String, INDArray> feed(int s, int m) {
+        if (m == 1 && parent == null) {
+            return placeholders;
+        }
+        int from = shardStart(s, m);
+        int[] picked = new int[shardStart(s + 1, m) - from];
+        for (int i = 0; i < picked.length; i++) {
+            picked[i] = rows == null ? from + i : rows[from + i];
+        }
+        return (parent == null ? this : parent).fill(picked, replicas[s]);
+    }
+
     /**
      * This objective on {@code size} of its samples drawn without replacement (a partial
-     * Fisher-Yates shuffle with {@code random}): same graph (and lock), same loss, the rows of the
+     * Fisher-Yates shuffle with {@code random}): same graphs (and locks), same loss, the rows of the
      * inputs and labels picked. With at most {@code size} samples, this objective itself.
      */
     @Override
@@ -206,7 +278,7 @@ public final class SameDiffObjective implements Objective, LayerInputs {
                 rootRows[i] = this.rows[rows[i]];
             }
         }
-        SameDiffObjective batch = new SameDiffObjective(sd, parameters, input, logits, placeholders, batchClasses, entropy,
+        SameDiffObjective batch = new SameDiffObjective(replicas, parameters, input, logits, placeholders, batchClasses, entropy,
                 size, root, rootRows);
         batch.layerInputs = layerInputs;
         batch.layerOrientations = layerOrientations;
@@ -214,23 +286,12 @@ public final class SameDiffObjective implements Objective, LayerInputs {
     }
 
     /**
-     * The placeholder values of this objective's samples; called with the graph's lock held. A minibatch
-     * copies its rows into arrays its full objective keeps per batch size, so FW-soft's steps allocate
-     * no native memory for their batches (a batch array per step, left to the GC, held native memory
-     * that grew with the steps).
+     * The arrays of {@code replica} for a batch of these rows (of this full objective), filled; the replica's
+     * lock held. A batch array per step, left to the GC, held native memory that grew with FW-soft's steps.
      */
-    private Map<String, INDArray> inputs() {
-        return parent == null ? placeholders : parent.fill(rows);
-    }
-
-    /** The arrays for a batch of these rows (of this full objective), filled. Lock held. */
-    private Map<String, INDArray> fill(int[] picked) {
-        if (hostRows == null) {
-            Map<String, double[][]> m = new LinkedHashMap<>();
-            placeholders.forEach((name, all) -> m.put(name, all.reshape(all.size(0), -1).toDoubleMatrix()));
-            hostRows = m;
-        }
-        Map<String, INDArray> arrays = batchArrays.computeIfAbsent(picked.length, n -> {
+    private Map<String, INDArray> fill(int[] picked, Replica replica) {
+        Map<String, double[][]> hostRows = hostRows();
+        Map<String, INDArray> arrays = replica.batchArrays().computeIfAbsent(picked.length, n -> {
             Map<String, INDArray> a = new LinkedHashMap<>();
             placeholders.forEach((name, all) -> {
                 long[] shape = all.shape();
@@ -270,6 +331,16 @@ public final class SameDiffObjective implements Objective, LayerInputs {
         return arrays;
     }
 
+    /** This full objective's samples as rows in Java memory, made on first use. */
+    private synchronized Map<String, double[][]> hostRows() {
+        if (hostRows == null) {
+            Map<String, double[][]> m = new LinkedHashMap<>();
+            placeholders.forEach((name, all) -> m.put(name, all.reshape(all.size(0), -1).toDoubleMatrix()));
+            hostRows = m;
+        }
+        return hostRows;
+    }
+
     /**
      * The fraction of calibration samples whose arg-max logit is the true class, at {@code x}
      * (ties go to the lowest class index).
@@ -283,8 +354,8 @@ public final class SameDiffObjective implements Objective, LayerInputs {
         }
         INDArray z;
         synchronized (sd) {
-            assign(x);
-            INDArray raw = sd.output(inputs(), logits).get(logits);
+            assign(sd, x);
+            INDArray raw = sd.output(feed(0, 1), logits).get(logits);
             z = raw.castTo(DataType.DOUBLE);
             if (z != raw) {
                 raw.close();
@@ -323,8 +394,8 @@ public final class SameDiffObjective implements Objective, LayerInputs {
         Objects.requireNonNull(x, "x");
         Map<String, INDArray> values = new LinkedHashMap<>();
         synchronized (sd) {
-            assign(x);
-            Map<String, INDArray> feed = inputs();
+            assign(sd, x);
+            Map<String, INDArray> feed = feed(0, 1);
             List<String> computed = new ArrayList<>();
             for (String v : layerInputs.values()) {
                 if (feed.containsKey(v)) {
@@ -362,8 +433,8 @@ public final class SameDiffObjective implements Objective, LayerInputs {
                 + " samples, input '" + input + "', logits '" + logits + "', parameters " + parameters + "]";
     }
 
-    /** Copies x's tensors into the mapped variables. Called with the graph's lock held. */
-    private void assign(Model x) {
+    /** Copies x's tensors into the mapped variables of {@code graph}. Called with the graph's lock held. */
+    private void assign(SameDiff graph, Model x) {
         Set<String> names = new HashSet<>(x.names());
         if (!names.equals(parameters.keySet())) {
             throw new IllegalArgumentException("the point has tensors " + x.names()
@@ -371,7 +442,7 @@ public final class SameDiffObjective implements Objective, LayerInputs {
         }
         for (Map.Entry<String, String> e : parameters.entrySet()) {
             Tensor t = x.tensor(e.getKey());
-            INDArray target = sd.getArrForVarName(e.getValue());
+            INDArray target = graph.getArrForVarName(e.getValue());
             if (!Arrays.equals(target.shape(), t.shape())) {
                 throw new IllegalArgumentException("tensor '" + e.getKey() + "' has shape " + Arrays.toString(t.shape())
                         + " but variable '" + e.getValue() + "' has shape " + Arrays.toString(target.shape()));
@@ -419,8 +490,30 @@ public final class SameDiffObjective implements Objective, LayerInputs {
         private boolean entropy;
         private final Map<String, String> layerInputs = new LinkedHashMap<>();
         private final Map<String, Orientation> layerOrientations = new LinkedHashMap<>();
+        private int replicas = 1;
 
         private Builder() {
+        }
+
+        /**
+         * Splits the samples of every loss and gradient into {@code n} contiguous shards (at most one per
+         * sample), each evaluated on its own copy of the graph, side by side on the common pool; the loss and
+         * gradient are the shards' sample-weighted means, added in shard order, so a result depends on
+         * {@code n} (by float rounding) but never on the cores or the scheduling. Default 1.
+         *
+         * <p>For small graphs, whose calls are bound by SameDiff's per-op overhead rather than by arithmetic,
+         * ND4J's own threads gain little; shards use the cores instead (the demo's MLP zoo, 2 shards on 2
+         * cores: its FW-soft 1.2× faster). Costs {@code n − 1} more copies of the graph's arrays. ND4J's native
+         * threads per call are lowered so that the shards together use the cores once ({@link Nd4jThreads}).
+         *
+         * @throws IllegalArgumentException if {@code n < 1}
+         */
+        public Builder replicas(int n) {
+            if (n < 1) {
+                throw new IllegalArgumentException("replicas must be ≥ 1, got " + n);
+            }
+            this.replicas = n;
+            return this;
         }
 
         /**
@@ -643,7 +736,17 @@ public final class SameDiffObjective implements Objective, LayerInputs {
                 }
                 requireVariable(sd, e.getValue(), null);
             }
-            SameDiffObjective built = new SameDiffObjective(sd, Collections.unmodifiableMap(new LinkedHashMap<>(parameters)),
+            Replica[] copies = new Replica[replicas];
+            copies[0] = new Replica(sd);
+            for (int i = 1; i < replicas; i++) {
+                SameDiff copy = sd.dup();
+                SameDiffOutput.quietlyRun(copy::createGradFunction);
+                copies[i] = new Replica(copy);
+            }
+            if (replicas > 1) {
+                Nd4jThreads.shareAmong(replicas);
+            }
+            SameDiffObjective built = new SameDiffObjective(copies, Collections.unmodifiableMap(new LinkedHashMap<>(parameters)),
                     input, logits, Collections.unmodifiableMap(ph), classes == null ? null : classes.clone(), entropy, n);
             built.layerInputs = Collections.unmodifiableMap(new LinkedHashMap<>(layerInputs));
             built.layerOrientations = Collections.unmodifiableMap(new LinkedHashMap<>(layerOrientations));

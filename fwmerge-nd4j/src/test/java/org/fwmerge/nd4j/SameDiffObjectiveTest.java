@@ -297,6 +297,37 @@ class SameDiffObjectiveTest {
 
     // ---------------------------------------------------------------- gradients
 
+    /**
+     * Shards on graph copies (8 samples in 3 shards of 2, 3 and 3) give the loss of the hand-written double
+     * recomputation, the one-graph objective's gradient, minibatches drawn as from one graph, and pass the
+     * finite-difference check.
+     */
+    @Test
+    void replicas_shardsTheSamples_sameLossAndGradientAsOneGraph() {
+        SameDiffObjective one = builder(graph()).crossEntropy(LABELS).build();
+        SameDiffObjective three = builder(graph()).crossEntropy(LABELS).replicas(3).build();
+        SameDiffObjective entropy = builder(graph()).predictionEntropy().replicas(3).build();
+        try (Model x = point(ND, 8); Evaluation e1 = one.evaluate(x); Evaluation e3 = three.evaluate(x)) {
+            assertEquals(crossEntropyRef(x), three.loss(x), 1e-12);
+            assertEquals(crossEntropyRef(x), e3.loss(), 1e-12);
+            assertEquals(entropyRef(x), entropy.loss(x), 1e-12);
+            for (String name : x.names()) {
+                float[] g1 = ND.toFloats(e1.gradient(name));
+                float[] g3 = ND.toFloats(e3.gradient(name));
+                for (int i = 0; i < g1.length; i++) {
+                    assertEquals(g1[i], g3[i], 1e-6 * (1 + Math.abs(g1[i])), name + "[" + i + "]");
+                }
+            }
+            SameDiffObjective b1 = one.minibatch(5, new SplittableRandom(4));
+            SameDiffObjective b3 = three.minibatch(5, new SplittableRandom(4));
+            assertEquals(b1.loss(x), b3.loss(x), 1e-12, "a minibatch draws the same rows, sharded in 3");
+            assertEquals(b1.minibatch(2, new SplittableRandom(9)).loss(x), b3.minibatch(2, new SplittableRandom(9)).loss(x),
+                    1e-12, "a batch of a batch too (2 samples: 2 shards)");
+        }
+        checkGradient(three, REF, 23);
+        assertThrows(IllegalArgumentException.class, () -> builder(graph()).replicas(0));
+    }
+
     @Test
     void evaluate_crossEntropy_gradientMatchesFiniteDifferences() {
         checkGradient(builder(graph()).crossEntropy(LABELS).build(), REF, 21);

@@ -294,6 +294,14 @@ public final class Zoo {
     }
 
     /**
+     * Shards of the calibration objectives' samples, each on its own graph copy, evaluated side by side: the
+     * trunk's calls are bound by SameDiff's per-op overhead, which ND4J's own threads do not spread, so
+     * shards use the second core. Fixed, not the core count, so that the demo's figures do not depend on
+     * the machine.
+     */
+    static final int REPLICAS = 2;
+
+    /**
      * A calibration objective for one task: cross-entropy (or, with {@code entropy}, prediction entropy)
      * of the task's network on {@code samples} class-stratified training samples, as a function of the
      * four trunk tensors; the head is fixed.
@@ -301,7 +309,7 @@ public final class Zoo {
     public SameDiffObjective calibrationObjective(String task, int samples, long seed, boolean entropy) {
         TaskGraph g = calibrationGraph(task, samples, seed);
         SameDiffObjective.Builder b = SameDiffObjective.builder().graph(Mlp.logitsGraph(toNd(base), task,
-                headW(task(task)), headB(task(task)))).input(Mlp.INPUT, g.inputs()).logits(Mlp.LOGITS)
+                headW(task(task)), headB(task(task)))).input(Mlp.INPUT, g.inputs()).logits(Mlp.LOGITS).replicas(REPLICAS)
                 // What RegMean needs: each trunk layer's input rows on this task's samples.
                 .layerInput(Mlp.W0, Mlp.INPUT, LayerInputs.Orientation.IN_BY_OUT)
                 .layerInput(Mlp.W1, Mlp.HIDDEN1, LayerInputs.Orientation.IN_BY_OUT);
@@ -359,7 +367,7 @@ public final class Zoo {
         }
         SameDiffObjective.Builder b = SameDiffObjective.builder()
                 .graph(Mlp.multiTaskLogitsGraph(toNd(base), taskNames, ws, bs))
-                .input(Mlp.INPUT, Nd4j.vstack(xs.toArray(new INDArray[0]))).logits(Mlp.LOGITS);
+                .input(Mlp.INPUT, Nd4j.vstack(xs.toArray(new INDArray[0]))).logits(Mlp.LOGITS).replicas(REPLICAS);
         TRUNK_TENSORS.forEach(n -> b.parameter(n, n));
         if (entropy) {
             b.predictionEntropy();
