@@ -10,6 +10,14 @@ vector and every weight of the model (named exactly as on disk), and returns
 
 so fwmerge sums the batches (the last one padded with zero weights) and divides by the number of
 samples: the loss is exactly the mean per-sample loss over the samples given, whatever the batch.
+With --grams the graph also returns, for the weight W of every torch.nn.Linear (RegMean's data),
+
+    gram::<W>             = sum_b sample_weight[b] * sum_r x_br x_br^T   ([in, in]; x_br the layer's
+                            input rows of sample b: every position of a sequence, real tokens only)
+    gram_count::<W>       = sum_b sample_weight[b] * (rows of sample b)
+
+so the sums over the batches give X^T X / N. ONNX Runtime computes only the outputs asked for: the
+Grams cost nothing in a loss or gradient call.
 The contract is stored in the ONNX file's metadata (key "fwmerge.graph", JSON) and in a JSON
 sidecar (GRAPH.json) with the check's figures.
 
@@ -39,6 +47,8 @@ SAMPLE_WEIGHT = "sample_weight"
 LOSS_OUTPUT = "loss_sum"
 GRAD_PREFIX = "grad::"
 LOGITS_OUTPUT = "logits"
+GRAM_PREFIX = "gram::"
+GRAM_COUNT_PREFIX = "gram_count::"
 # Gradients smaller than this fraction of the model's largest are compared on that scale.
 GRADIENT_FLOOR = 1e-2
 
@@ -188,13 +198,40 @@ class swapped:
             m._parameters[leaf] = p
 
 
-class Graph(torch.nn.Module):
-    """forward(*data, sample_weight, *weights) -> (loss_sum, *gradients, logits)."""
+def linear_layers(model, to_disk):
+    """(module, on-disk weight name) of every torch.nn.Linear whose weight is one of the exported weights
+    (a weight tied to another, such as GPT-2's lm_head, is not)."""
+    out = []
+    for name, m in model.named_modules():
+        full = f"{name}.weight" if name else "weight"
+        if isinstance(m, torch.nn.Linear) and full in to_disk:
+            out.append((m, to_disk[full]))
+    return out
 
-    def __init__(self, model, task, loss, data_names, weight_names, mem_names):
+
+def layer_grams(captured, layers, sample_weight, attention_mask):
+    """[gram, count] per layer, in layer order: the weighted sums of x x^T over each sample's input rows
+    (a sequence's rows are its real tokens where the input has one row per token) and of the row counts."""
+    out = []
+    for _, name in layers:
+        x = captured[name].detach()
+        rows = x.reshape(x.shape[0], -1, x.shape[-1])
+        w = sample_weight.to(x.dtype).reshape(-1, 1).expand(-1, rows.shape[1])
+        if attention_mask is not None and rows.shape[1] == attention_mask.shape[1]:
+            w = w * attention_mask.to(x.dtype)
+        out.append(torch.einsum("bri,br,brj->ij", rows, w, rows))
+        out.append(w.sum())
+    return out
+
+
+class Graph(torch.nn.Module):
+    """forward(*data, sample_weight, *weights) -> (loss_sum, *gradients, logits, *[gram, gram_count] per layer)."""
+
+    def __init__(self, model, task, loss, data_names, weight_names, mem_names, layers=()):
         super().__init__()
         self.model, self.task, self.loss = model, task, loss
         self.data_names, self.weight_names, self.mem_names = data_names, weight_names, mem_names
+        self.layers = list(layers)
 
     def forward(self, *args):
         nd = len(self.data_names)
@@ -204,8 +241,14 @@ class Graph(torch.nn.Module):
         params = dict(zip(self.mem_names, weights))
         labels = data.get("labels")
         inputs = {k: v for k, v in data.items() if k != "labels"}
-        with swapped(self.model, params):
-            logits = self.model(**inputs).logits
+        captured = {}
+        hooks = [m.register_forward_pre_hook(lambda mod, a, n=n: captured.__setitem__(n, a[0])) for m, n in self.layers]
+        try:
+            with swapped(self.model, params):
+                logits = self.model(**inputs).logits
+        finally:
+            for h in hooks:
+                h.remove()
         if self.task == "causal-lm":
             ids = data["input_ids"]
             mask = data["attention_mask"][:, 1:].to(logits.dtype)
@@ -216,7 +259,8 @@ class Graph(torch.nn.Module):
         loss_sum = (per * sample_weight).sum()
         grads = torch.autograd.grad(loss_sum, weights, allow_unused=True)
         grads = [torch.zeros_like(w) if g is None else g for w, g in zip(weights, grads)]
-        return (loss_sum, *grads, logits.detach())
+        grams = layer_grams(captured, self.layers, sample_weight, data.get("attention_mask"))
+        return (loss_sum, *grads, logits.detach(), *grams)
 
 
 # ---------------------------------------------------------------- data
@@ -265,7 +309,7 @@ def torch_reference(graph, data, sample_weight, weights):
     w = [t.detach().double().requires_grad_(True) for t in weights]
     d = [torch.from_numpy(data[n]).double() if data[n].dtype == np.float32 else torch.from_numpy(data[n])
          for n in graph.data_names]
-    g64 = Graph(model64, graph.task, graph.loss, graph.data_names, graph.weight_names, graph.mem_names)
+    g64 = Graph(model64, graph.task, graph.loss, graph.data_names, graph.weight_names, graph.mem_names, graph.layers)
     outs = g64(*d, torch.from_numpy(sample_weight).double(), *w)
     graph.model.float()
     return [o.detach().numpy() for o in outs]
@@ -303,7 +347,10 @@ def check(path, graph, spec, weights, rng):
         figures[label] = {"loss": float(got[0]), "torch_loss": float(want[0]),
                           "loss_relative_error": errs[0], "max_gradient_relative_error": max(errs[1:]),
                           "worst_gradient": graph.weight_names[worst],
-                          "logits_relative_error": relative_error(got[-1], want[-1], 0.0)}
+                          "logits_relative_error": relative_error(got[1 + n], want[1 + n], 0.0)}
+        if graph.layers:
+            figures[label]["max_gram_relative_error"] = max(relative_error(g, w, 0.0)
+                                                            for g, w in zip(got[2 + n:], want[2 + n:]))
     return figures
 
 
@@ -342,6 +389,8 @@ def main(argv=None):
     p.add_argument("--opset", type=int, default=18)
     p.add_argument("--tolerance", type=float, default=1e-4)
     p.add_argument("--seed", type=int, default=0, help="seed of the check's random batches")
+    p.add_argument("--grams", action="store_true",
+                   help="also output each linear layer's input Gram matrix (what RegMean needs)")
     a = p.parse_args(argv)
     if a.batch < 1:
         fail(f"--batch must be >= 1, got {a.batch}")
@@ -360,7 +409,8 @@ def main(argv=None):
     weights = [params[n].detach().clone() for n in mem_names]
     spec = data_spec(model, a.task, a.loss, a.batch, a.seq_len)
     data_names = list(spec)
-    graph = Graph(model, a.task, a.loss, data_names, weight_names, mem_names)
+    layers = linear_layers(model, to_disk) if a.grams else []
+    graph = Graph(model, a.task, a.loss, data_names, weight_names, mem_names, layers)
 
     example = random_batch(model, a.task, spec, rng)
     args = [torch.from_numpy(example[n]) for n in data_names]
@@ -369,15 +419,16 @@ def main(argv=None):
     grad_names = [GRAD_PREFIX + n for n in weight_names]
     out = os.path.abspath(a.out)
     tmp = out + ".tmp"
-    export(graph, args, tmp, data_names + [SAMPLE_WEIGHT] + weight_names, [LOSS_OUTPUT] + grad_names + [LOGITS_OUTPUT],
-           a.opset)
+    gram_names = [p + n for _, n in layers for p in (GRAM_PREFIX, GRAM_COUNT_PREFIX)]
+    export(graph, args, tmp, data_names + [SAMPLE_WEIGHT] + weight_names,
+           [LOSS_OUTPUT] + grad_names + [LOGITS_OUTPUT] + gram_names, a.opset)
 
     import onnx
     proto = onnx.load(tmp)
     contract = {
         "format": FORMAT, "task": a.task, "loss": a.loss, "batch": a.batch, "seq_len": a.seq_len,
         "sample_weight": SAMPLE_WEIGHT, "loss_output": LOSS_OUTPUT, "gradient_prefix": GRAD_PREFIX,
-        "logits_output": LOGITS_OUTPUT,
+        "logits_output": LOGITS_OUTPUT, "grams": [n for _, n in layers],
         "data": [{"name": n, "dtype": np.dtype(spec[n][0]).name, "shape": spec[n][1]} for n in data_names],
         "weights": [{"name": n, "shape": list(w.shape)} for n, w in zip(weight_names, weights)],
     }
@@ -390,7 +441,8 @@ def main(argv=None):
         os.remove(tmp + ".data")
 
     figures = check(tmp, graph, spec, weights, rng)
-    worst = max(max(f["loss_relative_error"], f["max_gradient_relative_error"], f["logits_relative_error"])
+    worst = max(max(f["loss_relative_error"], f["max_gradient_relative_error"], f["logits_relative_error"],
+                    f.get("max_gram_relative_error", 0.0))
                 for f in figures.values())
     sidecar = dict(contract, graph=os.path.basename(out), model_dir=os.path.relpath(a.model_dir, os.path.dirname(out)),
                    check={"tolerance": a.tolerance, "worst_relative_error": worst, **figures},
@@ -403,8 +455,8 @@ def main(argv=None):
     os.replace(tmp, out)
     with open(os.path.splitext(out)[0] + ".json", "w") as f:
         json.dump(sidecar, f, indent=2)
-    print(f"wrote {out} ({os.path.getsize(out)} bytes): {len(weight_names)} weights, batch {a.batch}, "
-          f"worst relative error vs torch {worst:.2e}")
+    print(f"wrote {out} ({os.path.getsize(out)} bytes): {len(weight_names)} weights, {len(layers)} Grams, "
+          f"batch {a.batch}, worst relative error vs torch {worst:.2e}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes fwmerge-onnx's test resources: for each architecture a tiny random model in Hugging Face
 layout, its loss-and-gradients graph (exported by export_gradients.py), a calibration file and torch's
-loss and gradients on it, at the checkpoint's weights and at perturbed weights.
+loss, gradients and linear layers' input Grams on it, at the checkpoint's weights and at perturbed weights.
 
     python make_test_fixtures.py ../../fwmerge-onnx/src/test/resources/org/fwmerge/onnx
 
@@ -66,10 +66,14 @@ def calibration(task, model, rng):
 
 
 def reference(task, model, data):
-    """Mean loss over the samples, its gradient by name and the logits, in double."""
+    """Mean loss over the samples, its gradient by name, the logits and each linear layer's input Gram
+    (X^T X / N over every sample's rows, real tokens only), in double."""
     model = model.double()
     model.zero_grad()
     t = {k: torch.from_numpy(v) for k, v in data.items()}
+    inputs = {}
+    hooks = [m.register_forward_pre_hook(lambda mod, a, n=n: inputs.__setitem__(n, a[0].detach()))
+             for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)]
     if task == "image-classification":
         o = model(pixel_values=t["pixel_values"].double(), labels=t["labels"])
         loss, logits = o.loss, o.logits
@@ -82,12 +86,21 @@ def reference(task, model, data):
                               reduction="none").reshape(SAMPLES, SEQ - 1)
         m = t["attention_mask"][:, 1:].double()
         loss = ((tok * m).sum(1) / m.sum(1)).mean()
+    for h in hooks:
+        h.remove()
+    grams = {}
+    for n, x in inputs.items():
+        rows = x.reshape(x.shape[0], -1, x.shape[-1])
+        if "attention_mask" in t and rows.shape[1] == SEQ:
+            rows = rows[t["attention_mask"].bool()]  # the real tokens' rows
+        rows = rows.reshape(-1, x.shape[-1])
+        grams[f"{n}.weight" if n else "weight"] = (rows.T @ rows / rows.shape[0]).float().contiguous()
     loss.backward()
     # A weight the loss does not use (CLIP classification skips post_layernorm) has gradient zero.
     grads = {n: (torch.zeros_like(p) if p.grad is None else p.grad).detach().float().contiguous()
              for n, p in model.named_parameters()}
     model.float()
-    return float(loss), grads, logits.detach().float().contiguous()
+    return float(loss), grads, logits.detach().float().contiguous(), grams
 
 
 def main(out_root):
@@ -106,7 +119,7 @@ def main(out_root):
             if extra not in ("config.json", "model.safetensors"):
                 os.remove(os.path.join(out, extra))
         subprocess.run([sys.executable, os.path.join(HERE, "export_gradients.py"), out, "--task", task,
-                        "--batch", str(BATCH), "--seq-len", str(SEQ), "--out", os.path.join(out, "graph.onnx")],
+                        "--batch", str(BATCH), "--seq-len", str(SEQ), "--grams", "--out", os.path.join(out, "graph.onnx")],
                        check=True)
         rng = np.random.default_rng(7)
         data = calibration(task, model, rng)
@@ -115,11 +128,14 @@ def main(out_root):
         eg.always_mask()
         to_disk = eg.disk_names(out, task, model)
         expected = {}
-        loss, grads, logits = reference(task, model, data)
+        loss, grads, logits, grams = reference(task, model, data)
         expected["loss"] = torch.tensor([loss], dtype=torch.float64)
         expected["logits"] = logits
         for n, g in grads.items():
             expected["grad." + to_disk[n]] = g
+        for n, g in grams.items():
+            if n in to_disk:  # a weight tied to another (GPT-2's lm_head) is not a graph input
+                expected["gram." + to_disk[n]] = g
         # Perturbed weights: every weight moved by 5 % of its mean magnitude, written as a checkpoint.
         gen = torch.Generator().manual_seed(3)
         perturbed = {}
@@ -128,11 +144,14 @@ def main(out_root):
                 p.add_(0.05 * p.abs().mean().clamp(min=1e-3) * torch.randn(p.shape, generator=gen))
                 perturbed[to_disk[n]] = p.detach().clone().contiguous()
         save_file(perturbed, os.path.join(out, "perturbed.safetensors"))
-        loss, grads, logits = reference(task, model, data)
+        loss, grads, logits, grams = reference(task, model, data)
         expected["perturbed.loss"] = torch.tensor([loss], dtype=torch.float64)
         expected["perturbed.logits"] = logits
         for n, g in grads.items():
             expected["perturbed.grad." + to_disk[n]] = g
+        for n, g in grams.items():
+            if n in to_disk:
+                expected["perturbed.gram." + to_disk[n]] = g
         save_file(expected, os.path.join(out, "expected.safetensors"),
                   metadata={"task": task, "samples": str(SAMPLES), "torch": torch.__version__,
                             "transformers": transformers.__version__})

@@ -22,7 +22,10 @@ import java.util.regex.Pattern;
  * graph's contract read from the session itself: data inputs (first dimension = the batch), the per-sample
  * weight input {@value #SAMPLE_WEIGHT} of shape {@code [batch]}, one float32 input per model weight (named
  * as on disk) with a {@value #GRADIENT_PREFIX}{@code <name>} output of the same shape, and the scalar
- * {@value #LOSS} = Σ_b w_b·ℓ_b.
+ * {@value #LOSS} = Σ_b w_b·ℓ_b. Graphs exported with {@code --grams} also output, for each linear layer's weight
+ * W (shape [out, in], as {@code torch.nn.Linear} keeps it), {@value #GRAM_PREFIX}{@code <W>} = Σ_b w_b Σ_r x xᵀ
+ * over the rows r of sample b's input to the layer (shape [in, in]) and {@value #GRAM_COUNT_PREFIX}{@code <W>}
+ * = Σ_b w_b·(rows of b), so that their sums over the batches give XᵀX / N.
  */
 final class GradientGraph implements AutoCloseable {
 
@@ -31,6 +34,8 @@ final class GradientGraph implements AutoCloseable {
     static final String GRADIENT_PREFIX = "grad::";
     static final String METADATA_KEY = "fwmerge.graph";
     static final String LOGITS = "logits";
+    static final String GRAM_PREFIX = "gram::";
+    static final String GRAM_COUNT_PREFIX = "gram_count::";
 
     /** A data input of the graph: its element type and its shape for one batch. */
     record DataInput(String name, OnnxJavaType type, long[] shape) {
@@ -47,9 +52,11 @@ final class GradientGraph implements AutoCloseable {
     final String loss;
     /** Whether the graph outputs the model's logits for the batch (first dimension = the batch). */
     final boolean hasLogits;
+    /** The weights whose layer inputs' Gram matrices the graph outputs → their input features, in output order. */
+    final Map<String, Integer> grams;
 
     private GradientGraph(Path file, OrtSession session, int batch, Map<String, long[]> weights,
-            Map<String, DataInput> data, String task, String loss, boolean hasLogits) {
+            Map<String, DataInput> data, String task, String loss, boolean hasLogits, Map<String, Integer> grams) {
         this.file = file;
         this.session = session;
         this.batch = batch;
@@ -58,6 +65,7 @@ final class GradientGraph implements AutoCloseable {
         this.task = task;
         this.loss = loss;
         this.hasLogits = hasLogits;
+        this.grams = Collections.unmodifiableMap(grams);
     }
 
     static GradientGraph open(Path file, int threads) {
@@ -158,7 +166,34 @@ final class GradientGraph implements AutoCloseable {
             }
             logits = true;
         }
-        return new GradientGraph(file, session, batch, weights, data, text(contract, "task"), text(contract, "loss"), logits);
+        return new GradientGraph(file, session, batch, weights, data, text(contract, "task"), text(contract, "loss"), logits,
+                grams(file, outputs, weights));
+    }
+
+    /** The Gram outputs: each names a 2-D weight [out, in], is float32 [in, in] and has its scalar row count. */
+    private static Map<String, Integer> grams(Path file, Map<String, NodeInfo> outputs, Map<String, long[]> weights) {
+        Map<String, Integer> grams = new LinkedHashMap<>();
+        for (String out : outputs.keySet()) {
+            if (!out.startsWith(GRAM_PREFIX)) {
+                continue;
+            }
+            String w = out.substring(GRAM_PREFIX.length());
+            long[] shape = weights.get(w);
+            if (shape == null || shape.length != 2) {
+                throw new IllegalArgumentException("graph " + file + ": output '" + out + "' names no 2-D weight input"
+                        + (shape == null ? "" : " (its shape is " + Arrays.toString(shape) + ")"));
+            }
+            TensorInfo g = tensorInfo(file, outputs, out, "output");
+            TensorInfo count = tensorInfo(file, outputs, GRAM_COUNT_PREFIX + w, "output");
+            if (g.type != OnnxJavaType.FLOAT || !Arrays.equals(g.getShape(), new long[] {shape[1], shape[1]})
+                    || count.type != OnnxJavaType.FLOAT || count.getNumElements() != 1) {
+                throw new IllegalArgumentException("graph " + file + ": the Gram of weight '" + w + "' " + Arrays.toString(shape)
+                        + " must be float32 [" + shape[1] + ", " + shape[1] + "] with a float32 scalar row count; is " + g
+                        + " and " + count);
+            }
+            grams.put(w, Math.toIntExact(shape[1]));
+        }
+        return grams;
     }
 
     private static TensorInfo tensorInfo(Path file, Map<String, NodeInfo> infos, String name, String kind) {

@@ -14,6 +14,7 @@ import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashSet;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,12 +23,14 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.random.RandomGenerator;
 import org.fwmerge.Evaluation;
+import org.fwmerge.LayerInputs;
 import org.fwmerge.Model;
 import org.fwmerge.Objective;
 import org.fwmerge.io.Checkpoint;
 import org.fwmerge.io.DType;
 import org.fwmerge.io.TensorInfo;
 import org.fwmerge.io.TensorReader;
+import org.fwmerge.tensor.Matrix;
 import org.fwmerge.tensor.Tensor;
 import org.fwmerge.tensor.TensorBackend;
 
@@ -70,12 +73,15 @@ import org.fwmerge.tensor.TensorBackend;
  * and reused (4 bytes per merged parameter), and each batch's gradients pass through them too. Fixed
  * weights stored as F32 in a file are fed from its mapping; others are converted once and kept.
  *
+ * <p><b>RegMean's data.</b> Over a graph exported with {@code --grams} the objective is also the
+ * {@link LayerInputs} of its model on its samples: {@link #grams} gives each linear layer's XᵀX / N (see there).
+ *
  * <p><b>Threads.</b> One ONNX Runtime session per objective (shared by its {@linkplain #minibatch
  * minibatches}); calls from several threads are safe and run one at a time, each using
  * {@linkplain Builder#threads(int) threads} cores. Results do not depend on the calling thread.
  * {@link #close()} ends the session; the fixed checkpoint must stay open until then.
  */
-public final class OnnxObjective implements Objective, AutoCloseable {
+public final class OnnxObjective implements Objective, LayerInputs, AutoCloseable {
 
     private static final int CHUNK = 1 << 16;
 
@@ -133,12 +139,52 @@ public final class OnnxObjective implements Objective, AutoCloseable {
 
     @Override
     public double loss(Model x) {
-        return run(x, false, null).loss();
+        return run(x, false, null, null).loss();
     }
 
     @Override
     public Evaluation evaluate(Model x) {
-        return run(x, true, null);
+        return run(x, true, null, null);
+    }
+
+    /**
+     * The linear layers whose input Gram matrices the graph outputs (exported with {@code --grams}): every
+     * {@code torch.nn.Linear} weight, [out, in] ({@link Orientation#OUT_BY_IN}); none for a graph without them.
+     */
+    @Override
+    public Map<String, Orientation> layers() {
+        Map<String, Orientation> out = new LinkedHashMap<>();
+        shared.graph.grams.keySet().forEach(w -> out.put(w, Orientation.OUT_BY_IN));
+        return out;
+    }
+
+    /**
+     * XᵀX / N of each {@linkplain #layers() layer}'s input at {@code x} over this objective's samples: the
+     * graph's Gram outputs summed over the batches (in double) and divided by their summed row counts, so padding
+     * and, for text, masked tokens never count. Runs only the forward part of the graph.
+     *
+     * @throws IllegalStateException    if the graph has no Gram outputs
+     * @throws IllegalArgumentException if {@code x} does not fit the graph (as {@link #evaluate})
+     */
+    @Override
+    public Map<String, Matrix> grams(Model x) {
+        if (shared.graph.grams.isEmpty()) {
+            throw new IllegalStateException("graph " + shared.graph.file + " has no Gram outputs: re-export it with"
+                    + " tools/export-gradients --grams");
+        }
+        Map<String, double[]> sums = new LinkedHashMap<>();
+        run(x, false, null, sums).close();
+        Map<String, Matrix> out = new LinkedHashMap<>();
+        shared.graph.grams.forEach((w, f) -> {
+            double[] s = sums.get(w);
+            double rows = s[f * f];
+            double[] g = new double[f * f];
+            for (int i = 0; i < g.length; i++) {
+                g[i] = s[i] / rows;
+            }
+            out.put(w, new Matrix(f, f, g));
+        });
+        return out;
     }
 
     /**
@@ -151,7 +197,7 @@ public final class OnnxObjective implements Objective, AutoCloseable {
      */
     public float[][] logits(Model x) {
         float[][] out = new float[samples.length][];
-        run(x, false, out).close();
+        run(x, false, out, null).close();
         return out;
     }
 
@@ -181,8 +227,11 @@ public final class OnnxObjective implements Objective, AutoCloseable {
         }
     }
 
-    /** One pass over the batches: the loss, with the gradients if asked, or (into {@code logits}) the logits only. */
-    private Evaluation run(Model x, boolean gradients, float[][] logits) {
+    /**
+     * One pass over the batches: the loss, with the gradients if asked, or (into {@code logits}) the logits only,
+     * or (into {@code grams}: weight → the Gram's sums in row-major order, then the rows' sum) the Gram outputs only.
+     */
+    private Evaluation run(Model x, boolean gradients, float[][] logits, Map<String, double[]> grams) {
         Objects.requireNonNull(x, "x");
         synchronized (shared) {
             checkOpen();
@@ -230,11 +279,21 @@ public final class OnnxObjective implements Objective, AutoCloseable {
                         }
                     }
                     String wanted = logits == null ? GradientGraph.LOSS : GradientGraph.LOGITS;
-                    try (OrtSession.Result r = g.session.run(inputs, Set.of(wanted), pinned)) {
-                        FloatBuffer v = ((OnnxTensor) r.get(wanted).orElseThrow()).getFloatBuffer();
-                        if (logits == null) {
-                            loss += v.get(0);
+                    Set<String> outputs = Set.of(wanted);
+                    if (grams != null) {
+                        outputs = new LinkedHashSet<>();
+                        for (String w : g.grams.keySet()) {
+                            outputs.add(GradientGraph.GRAM_PREFIX + w);
+                            outputs.add(GradientGraph.GRAM_COUNT_PREFIX + w);
+                        }
+                    }
+                    try (OrtSession.Result r = g.session.run(inputs, outputs, pinned)) {
+                        if (grams != null) {
+                            addGrams(g, r, grams);
+                        } else if (logits == null) {
+                            loss += ((OnnxTensor) r.get(wanted).orElseThrow()).getFloatBuffer().get(0);
                         } else {
+                            FloatBuffer v = ((OnnxTensor) r.get(wanted).orElseThrow()).getFloatBuffer();
                             int width = v.remaining() / g.batch;
                             for (int i = 0; i < g.batch && k * g.batch + i < samples.length; i++) {
                                 logits[k * g.batch + i] = new float[width];
@@ -265,6 +324,20 @@ public final class OnnxObjective implements Objective, AutoCloseable {
                     grads.values().forEach(Tensor::close);
                 }
             }
+        }
+    }
+
+    /** Adds one batch's Gram outputs and row counts to the sums (weight → Gram in row-major order, then the rows). */
+    private static void addGrams(GradientGraph g, OrtSession.Result r, Map<String, double[]> sums) {
+        for (Map.Entry<String, Integer> w : g.grams.entrySet()) {
+            FloatBuffer v = ((OnnxTensor) r.get(GradientGraph.GRAM_PREFIX + w.getKey()).orElseThrow()).getFloatBuffer();
+            int cells = w.getValue() * w.getValue();
+            double[] sum = sums.computeIfAbsent(w.getKey(), n -> new double[cells + 1]);
+            for (int i = 0; i < cells; i++) {
+                sum[i] += v.get(i);
+            }
+            sum[cells] += ((OnnxTensor) r.get(GradientGraph.GRAM_COUNT_PREFIX + w.getKey()).orElseThrow()).getFloatBuffer()
+                    .get(0);
         }
     }
 

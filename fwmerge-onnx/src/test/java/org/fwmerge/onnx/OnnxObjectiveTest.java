@@ -19,9 +19,11 @@ import java.util.SplittableRandom;
 import java.util.TreeSet;
 import java.util.stream.Stream;
 import org.fwmerge.Evaluation;
+import org.fwmerge.LayerInputs;
 import org.fwmerge.Model;
 import org.fwmerge.Objective;
 import org.fwmerge.io.Checkpoint;
+import org.fwmerge.tensor.Matrix;
 import org.fwmerge.tensor.TensorBackend;
 import org.fwmerge.tensor.TensorBackends;
 import org.fwmerge.testing.ObjectiveCheck;
@@ -77,6 +79,48 @@ class OnnxObjectiveTest {
                         assertEquals(width, rows[i].length);
                         for (int j = 0; j < width; j++) {
                             assertEquals(want[i * width + j], rows[i][j], TORCH_TOLERANCE * largest, arch + " logits " + i);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * RegMean's data: each {@code torch.nn.Linear}'s input Gram XᵀX / N over the samples' rows (real tokens only),
+     * batched and padded, against torch's in double. GPT-2's layers are Conv1D, not Linear: it has none.
+     */
+    @ParameterizedTest(name = "{0} on {1}")
+    @MethodSource("cases")
+    void gramsAreTorchsLayerInputGrams(String arch, TensorBackend backend) {
+        try (Checkpoint model = Fixtures.open(arch, "model.safetensors");
+             Checkpoint perturbed = Fixtures.open(arch, "perturbed.safetensors");
+             Checkpoint expected = Fixtures.open(arch, "expected.safetensors");
+             OnnxObjective objective = Fixtures.objective(arch)) {
+            TreeSet<String> layers = new TreeSet<>();
+            expected.names().stream().filter(n -> n.startsWith("gram.")).forEach(n -> layers.add(n.substring(5)));
+            assertEquals(layers, new TreeSet<>(objective.layers().keySet()));
+            assertEquals(arch.equals("gpt2"), layers.isEmpty(), arch + " layers " + layers);
+            objective.layers().values().forEach(o -> assertSame(LayerInputs.Orientation.OUT_BY_IN, o));
+            for (Checkpoint at : List.of(model, perturbed)) {
+                String prefix = at == model ? "" : "perturbed.";
+                try (Model x = Model.load(at, at.names(), backend)) {
+                    if (layers.isEmpty()) {
+                        assertThrows(IllegalStateException.class, () -> objective.grams(x));
+                        continue;
+                    }
+                    Map<String, Matrix> grams = objective.grams(x);
+                    for (String w : layers) {
+                        float[] want = TensorBackends.reference().toFloats(expected.load(prefix + "gram." + w,
+                                TensorBackends.reference()));
+                        Matrix got = grams.get(w);
+                        assertEquals(want.length, got.rows() * got.cols(), w);
+                        double largest = 0;
+                        for (float v : want) {
+                            largest = Math.max(largest, Math.abs(v));
+                        }
+                        for (int i = 0; i < want.length; i++) {
+                            assertEquals(want[i], got.values()[i], TORCH_TOLERANCE * largest, arch + " " + prefix + "gram " + w + "[" + i + "]");
                         }
                     }
                 }
