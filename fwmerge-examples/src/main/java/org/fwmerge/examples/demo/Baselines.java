@@ -25,6 +25,8 @@ import org.fwmerge.baseline.WeightAveraging;
  * logits are more confident whether right or wrong — so AdaMerging raises Σλ; the report shows by
  * how much.</li>
  * </ul>
+ * AdaMerging keeps its task vectors in memory (the zoos' models are small) instead of reading the pool at each
+ * step.
  */
 final class Baselines {
     /** AdaMerging's row name. */
@@ -61,7 +63,7 @@ final class Baselines {
                     .parameters(c.parameters()).backend(c.backend()).build()));
         }
         m.add(new Demo.Method(ADAMERGING, false, c -> AdaMerging.builder().objective(c.unlabelled())
-                .steps(ADAMERGING_STEPS).initialCoefficient(1.0 / c.poolSize()).parameters(c.parameters())
+                .steps(ADAMERGING_STEPS).initialCoefficient(1.0 / c.poolSize()).residentDirections(true).parameters(c.parameters())
                 .backend(c.backend()).build()));
         return m;
     }

@@ -3,7 +3,7 @@ package org.fwmerge.examples.zoo;
 import java.io.PrintStream;
 import java.util.Objects;
 
-/** Receives training progress of {@link Zoo#build}; called on the building thread. */
+/** Receives training progress of {@link Zoo#build} and {@link VitZoo#build}; called from the threads that train (tasks train side by side). */
 @FunctionalInterface
 public interface ProgressListener {
 
@@ -29,12 +29,14 @@ public interface ProgressListener {
     static ProgressListener line(PrintStream out) {
         Objects.requireNonNull(out, "out");
         return (stage, task, index, tasks, epoch, epochs, loss) -> {
-            out.printf("\r[zoo] %-8s task %2d/%d %-18s epoch %2d/%d loss %.4f   ", stage, index, tasks, task, epoch,
-                    epochs, loss);
-            if (epoch == epochs && (stage.equals("finetune") && index == tasks || stage.equals("pretrain"))) {
-                out.println();
+            synchronized (out) {
+                out.printf("\r[zoo] %-8s task %2d/%d %-18s epoch %2d/%d loss %.4f   ", stage, index, tasks, task, epoch,
+                        epochs, loss);
+                if (epoch == epochs && (stage.equals("finetune") && index == tasks || stage.equals("pretrain"))) {
+                    out.println();
+                }
+                out.flush();
             }
-            out.flush();
         };
     }
 }

@@ -12,12 +12,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.SplittableRandom;
+import org.fwmerge.LayerInputs;
 import org.fwmerge.Model;
 import org.fwmerge.Objective;
 import org.fwmerge.ParameterSelection;
 import org.fwmerge.examples.data.DataBundle;
 import org.fwmerge.examples.data.DataSources;
 import org.fwmerge.examples.data.Dataset;
+import org.fwmerge.internal.Parallel;
 import org.fwmerge.io.Checkpoint;
 import org.fwmerge.io.DType;
 import org.fwmerge.io.Safetensors;
@@ -71,6 +73,7 @@ public final class VitZoo implements AutoCloseable {
     private final Map<String, OnnxObjective> tests = new LinkedHashMap<>();
     private final Map<String, Checkpoint> heads = new LinkedHashMap<>();
     private final Map<String, Objective> objectives = new LinkedHashMap<>();
+    private final Map<String, OnnxObjective> terms = new LinkedHashMap<>();
     private final List<AutoCloseable> open = new ArrayList<>();
 
     private VitZoo(Path dir, Map<String, Part> parts) {
@@ -148,46 +151,60 @@ public final class VitZoo implements AutoCloseable {
                     config.pretrainEpochs(), PRETRAIN_LR, seed, (e, loss) -> progress.epoch("pretrain", "vit pretext", 0, n,
                             e, config.pretrainEpochs(), loss));
         }
+        // The tasks train side by side, one per core: each depends only on the pre-trained encoder and its own
+        // seed, so the zoo is the same as trained one after another (each call runs on one ONNX Runtime thread).
+        List<Task> tasks = config.tasks();
+        List<Part> trained = Parallel.items(n, i -> {
+            try {
+                return trainTask(config, data, dir, provenance, progress, ce, shapes, encoder, meta, tasks.get(i), i + 1);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
         Map<String, Part> parts = new LinkedHashMap<>();
-        int index = 0;
-        for (Task task : config.tasks()) {
-            index++;
-            final int i = index;
-            long taskSeed = seed * 1_000_003L + index;
-            Zoo.DataBundleSplit s = Zoo.taskData(task, data, config);
-            ImageSamples test = new ImageSamples(s.test());
-            Map<String, float[]> head = init(shapes, taskSeed, false);
-            try (Model frozen = Model.ofArrays("pre-trained encoder", REF, encoder, subset(shapes, encoder));
-                 OnnxObjective shots = objective(ce, new ImageSamples(s.train().stratifiedSubset(config.headShots(), taskSeed)),
-                         frozen)) {
-                VitTraining.fit(List.of(shots), List.of(head), shapes, config.headEpochs(), HEAD_LR, taskSeed,
-                        (e, loss) -> progress.epoch("head", task.name(), i, n, e, config.headEpochs(), loss));
-            }
-            double pre = accuracy(ce, test, encoder, head, shapes);
-            Map<String, float[]> tuned = copy(encoder);
-            try (Model frozenHead = Model.ofArrays("head " + task.name(), REF, head, subset(shapes, head));
-                 OnnxObjective train = objective(ce, new ImageSamples(s.train()), frozenHead)) {
-                VitTraining.fit(List.of(train), List.of(tuned), shapes, config.finetuneEpochs(), FINETUNE_LR, taskSeed + 7,
-                        (e, loss) -> progress.epoch("finetune", task.name(), i, n, e, config.finetuneEpochs(), loss));
-            }
-            double ft = accuracy(ce, test, tuned, head, shapes);
-            Map<String, String> taskMeta = new LinkedHashMap<>(meta);
-            taskMeta.put("task", task.name());
-            taskMeta.put("task_description", task.toString());
-            taskMeta.put("pretrained_accuracy", Double.toString(pre));
-            taskMeta.put("finetuned_accuracy", Double.toString(ft));
-            Path taskDir = dir.resolve(task.name());
-            writeFolder(taskDir, union(tuned, head), shapes, taskMeta);
-            Dataset cal = s.train().stratifiedSubset(Math.max(1, (CALIBRATION + task.classes() - 1) / task.classes()), seed);
-            int[] keep = new int[Math.min(CALIBRATION, cal.size())];
-            java.util.Arrays.setAll(keep, k -> k);
-            Safetensors.write(new ImageSamples(cal.select(task.name() + "/calibration", keep)),
-                    taskDir.resolve(CALIBRATION_FILE), DType.F32, Map.of("task", task.name(), PROVENANCE, provenance));
-            parts.put(task.name(), new Part(task, test, taskDir, pre, ft));
-        }
+        trained.forEach(p -> parts.put(p.task().name(), p));
         // The base folder is written last: with a matching provenance it marks a complete cache.
         writeFolder(dir.resolve("base"), union(encoder, digitsHead), shapes, meta);
         return parts;
+    }
+
+    /** Fits task {@code i}'s (1-based) zero-shot head on the frozen encoder, fine-tunes the encoder, writes its folder. */
+    private static Part trainTask(ZooConfig config, DataBundle data, Path dir, String provenance, ProgressListener progress,
+            Path ce, Map<String, long[]> shapes, Map<String, float[]> encoder, Map<String, String> meta, Task task, int i)
+            throws IOException {
+        long seed = config.seed();
+        int n = config.tasks().size();
+        long taskSeed = seed * 1_000_003L + i;
+        Zoo.DataBundleSplit s = Zoo.taskData(task, data, config);
+        ImageSamples test = new ImageSamples(s.test());
+        Map<String, float[]> head = init(shapes, taskSeed, false);
+        try (Model frozen = Model.ofArrays("pre-trained encoder", REF, encoder, subset(shapes, encoder));
+             OnnxObjective shots = objective(ce, new ImageSamples(s.train().stratifiedSubset(config.headShots(), taskSeed)),
+                     frozen)) {
+            VitTraining.fit(List.of(shots), List.of(head), shapes, config.headEpochs(), HEAD_LR, taskSeed,
+                    (e, loss) -> progress.epoch("head", task.name(), i, n, e, config.headEpochs(), loss));
+        }
+        double pre = accuracy(ce, test, encoder, head, shapes);
+        Map<String, float[]> tuned = copy(encoder);
+        try (Model frozenHead = Model.ofArrays("head " + task.name(), REF, head, subset(shapes, head));
+             OnnxObjective train = objective(ce, new ImageSamples(s.train()), frozenHead)) {
+            VitTraining.fit(List.of(train), List.of(tuned), shapes, config.finetuneEpochs(), FINETUNE_LR, taskSeed + 7,
+                    (e, loss) -> progress.epoch("finetune", task.name(), i, n, e, config.finetuneEpochs(), loss));
+        }
+        double ft = accuracy(ce, test, tuned, head, shapes);
+        Map<String, String> taskMeta = new LinkedHashMap<>(meta);
+        taskMeta.put("task", task.name());
+        taskMeta.put("task_description", task.toString());
+        taskMeta.put("pretrained_accuracy", Double.toString(pre));
+        taskMeta.put("finetuned_accuracy", Double.toString(ft));
+        Path taskDir = dir.resolve(task.name());
+        writeFolder(taskDir, union(tuned, head), shapes, taskMeta);
+        Dataset cal = s.train().stratifiedSubset(Math.max(1, (CALIBRATION + task.classes() - 1) / task.classes()), seed);
+        int[] keep = new int[Math.min(CALIBRATION, cal.size())];
+        java.util.Arrays.setAll(keep, k -> k);
+        Safetensors.write(new ImageSamples(cal.select(task.name() + "/calibration", keep)),
+                taskDir.resolve(CALIBRATION_FILE), DType.F32, Map.of("task", task.name(), PROVENANCE, provenance));
+        return new Part(task, test, taskDir, pre, ft);
     }
 
     private static OnnxObjective objective(Path graph, Checkpoint samples, Checkpoint fixed) {
@@ -347,15 +364,33 @@ public final class VitZoo implements AutoCloseable {
      * the task's own head; the terms are the tasks, for the per-task LMO (built once per task list).
      */
     public synchronized Objective objective(List<String> tasks, boolean entropy) {
-        return objectives.computeIfAbsent((entropy ? "entropy:" : "ce:") + tasks, k -> {
-            List<Objective> terms = new ArrayList<>();
-            for (String t : tasks) {
-                terms.add(track(OnnxObjective.builder()
-                        .graph(dir.resolve("graphs").resolve(entropy ? ENTROPY_GRAPH : CE_GRAPH))
-                        .calibration(taskDir(t).resolve(CALIBRATION_FILE)).fixed(head(t)).threads(THREADS).build()));
-            }
-            return Objective.sum(terms);
-        });
+        return objectives.computeIfAbsent((entropy ? "entropy:" : "ce:") + tasks,
+                k -> Objective.sum(tasks.stream().map(t -> (Objective) term(t, entropy)).toList()));
+    }
+
+    /**
+     * The task's encoder layers' inputs on its calibration samples, with its own head: RegMean's data, from the
+     * Gram outputs of the cross-entropy graph (its every {@code torch.nn.Linear}; the head's too, which merges
+     * leave out).
+     */
+    public synchronized LayerInputs layerInputs(String task) {
+        return term(task, false);
+    }
+
+    /**
+     * The ViT's blocks in forward order, for RegMean++ ({@link org.fwmerge.baseline.RegMean.Builder#layerByLayer}); the embeddings
+     * and the final layer norm have no linear layer.
+     */
+    public static List<ParameterSelection> blocks() {
+        return List.of(ParameterSelection.include("vit\\.encoder\\.layer\\.0\\..*"),
+                ParameterSelection.include("vit\\.encoder\\.layer\\.1\\..*"));
+    }
+
+    /** One task's calibration objective (a session shared by every objective and Gram source that uses it). */
+    private OnnxObjective term(String task, boolean entropy) {
+        return terms.computeIfAbsent((entropy ? "entropy:" : "ce:") + task, k -> track(OnnxObjective.builder()
+                .graph(dir.resolve("graphs").resolve(entropy ? ENTROPY_GRAPH : CE_GRAPH))
+                .calibration(taskDir(task).resolve(CALIBRATION_FILE)).fixed(head(task)).threads(THREADS).build()));
     }
 
     private Checkpoint head(String task) {

@@ -1,12 +1,12 @@
 package org.fwmerge.examples.zoo;
 
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.fwmerge.examples.data.DataBundle;
 import org.fwmerge.examples.data.Dataset;
+import org.fwmerge.internal.Parallel;
 import org.fwmerge.nd4j.Nd4jThreads;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -21,7 +21,7 @@ final class ZooTraining {
     private ZooTraining() {
     }
 
-    /** Trains every part of the zoo in memory, in the configuration's order (deterministic for a configuration). */
+    /** Trains every part of the zoo in memory (deterministic for a configuration: each part from its own seeds). */
     static Zoo train(ZooConfig config, DataBundle data, ProgressListener progress) {
         // SameDiff training runs many small ops: ND4J's default native threads spin between them on the
         // core the driving thread needs (the zoo trained 2.7 times slower).
@@ -29,47 +29,60 @@ final class ZooTraining {
         long seed = config.seed();
         int n = config.tasks().size();
         Map<String, INDArray> baseNd = pretrain(config, data, seed, progress);
-        List<TaskModel> out = new ArrayList<>();
-        Optional<MisinitializedModel> misinitialized = Optional.empty();
-        int i = 0;
-        for (Task task : config.tasks()) {
-            i++;
-            final int index = i;
-            Zoo.DataBundleSplit s = Zoo.taskData(task, data, config);
-            INDArray xTrain = Zoo.inputs(s.train());
-            INDArray yTrain = Mlp.oneHot(s.train().labels(), task.classes());
-            INDArray xTest = Zoo.inputs(s.test());
-            long taskSeed = seed * 1_000_003L + index;
-            INDArray[] head = zeroShotHead(config, baseNd, task, s.train(), taskSeed,
-                    (e, loss) -> progress.epoch("head", task.name(), index, n, e, config.headEpochs(), loss));
-            double preAcc = Mlp.accuracy(Mlp.features(baseNd, xTest), head[0], head[1], s.test().labels());
-            Map<String, INDArray> tuned = fineTune(config, baseNd, task, head, xTrain, yTrain, taskSeed + 7,
-                    (e, loss) -> progress.epoch("finetune", task.name(), index, n, e, config.finetuneEpochs(), loss));
-            double ftAcc = Mlp.accuracy(Mlp.features(tuned, xTest), head[0], head[1], s.test().labels());
-            Optional<LoraAdapter> adapter = Optional.empty();
-            if (config.loraRank() > 0) {
-                adapter = Optional.of(lora(config, baseNd, task, head, xTrain, yTrain, xTest, s.test().labels(),
-                        taskSeed + 11, (e, loss) -> progress.epoch("lora", task.name(), index, n, e,
-                                config.finetuneEpochs(), loss)));
-            }
-            Map<String, float[]> headArrays = new LinkedHashMap<>();
-            headArrays.put(Mlp.headWeight(task.name()), head[0].dup('c').data().asFloat());
-            headArrays.put(Mlp.headBias(task.name()), head[1].toFloatVector());
-            out.add(new TaskModel(task, s.train(), s.test(), headArrays, toFloats(tuned), Optional.empty(), preAcc, ftAcc,
-                    adapter));
-            if (config.misinitializedTask().filter(task.name()::equals).isPresent()) {
-                // Another initialisation seed, the same pretext and recipe: only the starting point differs.
-                long other = seed + 7_919L;
-                Map<String, INDArray> otherBase = pretrain(config, data, other, (st, t, k, m, e, en, loss) -> progress
-                        .epoch("misinit", task.name(), index, n, e, en, loss));
-                INDArray[] otherHead = zeroShotHead(config, otherBase, task, s.train(), taskSeed + 13, (e, loss) -> { });
-                Map<String, INDArray> mis = fineTune(config, otherBase, task, otherHead, xTrain, yTrain, taskSeed + 17,
-                        (e, loss) -> progress.epoch("misinit", task.name(), index, n, e, config.finetuneEpochs(), loss));
-                misinitialized = Optional.of(new MisinitializedModel(task.name(), toFloats(mis), Optional.empty(),
-                        Mlp.accuracy(Mlp.features(mis, xTest), otherHead[0], otherHead[1], s.test().labels())));
-            }
-        }
+        // The tasks train side by side, one per core: each depends only on the pre-trained trunk and its own
+        // seeds, so the zoo is the one trained one after another.
+        List<Task> tasks = config.tasks();
+        List<Trained> trained = Parallel.items(n, i -> trainTask(config, data, baseNd, tasks.get(i), i + 1, progress));
+        List<TaskModel> out = trained.stream().map(Trained::model).toList();
+        Optional<MisinitializedModel> misinitialized = trained.stream().map(Trained::misinitialized)
+                .flatMap(Optional::stream).findFirst();
         return new Zoo(config, data.origin(), toFloats(baseNd), out, misinitialized, Optional.empty());
+    }
+
+    /** A task's models: its own, and the misinitialised one where the configuration names this task. */
+    private record Trained(TaskModel model, Optional<MisinitializedModel> misinitialized) {
+    }
+
+    /** Trains task {@code index} (1-based): zero-shot head, fine-tuned trunk, LoRA adapter, misinitialised model. */
+    private static Trained trainTask(ZooConfig config, DataBundle data, Map<String, INDArray> baseNd, Task task, int index,
+            ProgressListener progress) {
+        long seed = config.seed();
+        int n = config.tasks().size();
+        Optional<MisinitializedModel> misinitialized = Optional.empty();
+        Zoo.DataBundleSplit s = Zoo.taskData(task, data, config);
+        INDArray xTrain = Zoo.inputs(s.train());
+        INDArray yTrain = Mlp.oneHot(s.train().labels(), task.classes());
+        INDArray xTest = Zoo.inputs(s.test());
+        long taskSeed = seed * 1_000_003L + index;
+        INDArray[] head = zeroShotHead(config, baseNd, task, s.train(), taskSeed,
+                (e, loss) -> progress.epoch("head", task.name(), index, n, e, config.headEpochs(), loss));
+        double preAcc = Mlp.accuracy(Mlp.features(baseNd, xTest), head[0], head[1], s.test().labels());
+        Map<String, INDArray> tuned = fineTune(config, baseNd, task, head, xTrain, yTrain, taskSeed + 7,
+                (e, loss) -> progress.epoch("finetune", task.name(), index, n, e, config.finetuneEpochs(), loss));
+        double ftAcc = Mlp.accuracy(Mlp.features(tuned, xTest), head[0], head[1], s.test().labels());
+        Optional<LoraAdapter> adapter = Optional.empty();
+        if (config.loraRank() > 0) {
+            adapter = Optional.of(lora(config, baseNd, task, head, xTrain, yTrain, xTest, s.test().labels(),
+                    taskSeed + 11, (e, loss) -> progress.epoch("lora", task.name(), index, n, e,
+                            config.finetuneEpochs(), loss)));
+        }
+        Map<String, float[]> headArrays = new LinkedHashMap<>();
+        headArrays.put(Mlp.headWeight(task.name()), head[0].dup('c').data().asFloat());
+        headArrays.put(Mlp.headBias(task.name()), head[1].toFloatVector());
+        TaskModel model = new TaskModel(task, s.train(), s.test(), headArrays, toFloats(tuned), Optional.empty(), preAcc,
+                ftAcc, adapter);
+        if (config.misinitializedTask().filter(task.name()::equals).isPresent()) {
+            // Another initialisation seed, the same pretext and recipe: only the starting point differs.
+            long other = seed + 7_919L;
+            Map<String, INDArray> otherBase = pretrain(config, data, other, (st, t, k, m, e, en, loss) -> progress
+                    .epoch("misinit", task.name(), index, n, e, en, loss));
+            INDArray[] otherHead = zeroShotHead(config, otherBase, task, s.train(), taskSeed + 13, (e, loss) -> { });
+            Map<String, INDArray> mis = fineTune(config, otherBase, task, otherHead, xTrain, yTrain, taskSeed + 17,
+                    (e, loss) -> progress.epoch("misinit", task.name(), index, n, e, config.finetuneEpochs(), loss));
+            misinitialized = Optional.of(new MisinitializedModel(task.name(), toFloats(mis), Optional.empty(),
+                    Mlp.accuracy(Mlp.features(mis, xTest), otherHead[0], otherHead[1], s.test().labels())));
+        }
+        return new Trained(model, misinitialized);
     }
 
     /** Pre-trains a trunk initialised with {@code initSeed} on the pretext: original images of both datasets, one 20-way head. */
