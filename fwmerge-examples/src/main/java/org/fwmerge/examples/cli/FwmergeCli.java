@@ -76,6 +76,11 @@ public final class FwmergeCli implements Runnable {
      * @param args command-line arguments
      */
     public static void main(String[] args) {
+        // ND4J's OpenBLAS misjudges newer CPUs: run in a JVM that tells it which kernels to use (OpenBlasCore).
+        java.util.Optional<Integer> child = OpenBlasCore.relaunch(FwmergeCli.class.getName(), args);
+        if (child.isPresent()) {
+            System.exit(child.get());
+        }
         int code = run(args, new PrintWriter(System.out, true, StandardCharsets.UTF_8),
                 new PrintWriter(System.err, true, StandardCharsets.UTF_8));
         System.exit(code);
