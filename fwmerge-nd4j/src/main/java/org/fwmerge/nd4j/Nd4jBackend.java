@@ -291,6 +291,7 @@ public final class Nd4jBackend implements TensorBackend {
      */
     @Override
     public Svd svd(Matrix a) {
+        Nd4jThreads.apply();
         int m = a.rows();
         int n = a.cols();
         int p = Math.min(m, n);
@@ -309,6 +310,10 @@ public final class Nd4jBackend implements TensorBackend {
     /** LAPACK {@code dgesv} (LU with partial pivoting, OpenBLAS) on the row-major host arrays. */
     @Override
     public Matrix solve(Matrix a, Matrix b) {
+        // OpenBLAS 0.3.19's threaded dgesv crashed the JVM here (2 cores, its default 2 threads; 200 random
+        // 32-96 wide solves, with and without ONNX Runtime loaded); under the library's thread policy (one
+        // native thread on 2 cores) it ran clean. The policy is otherwise applied only by SameDiff objectives.
+        Nd4jThreads.apply();
         org.fwmerge.internal.DenseAlgebra.checkSolve(a, b);
         double[] lu = a.values().clone();
         double[] x = b.values().clone();
@@ -324,6 +329,7 @@ public final class Nd4jBackend implements TensorBackend {
     /** BLAS {@code dgemm} (OpenBLAS) on the row-major host arrays. */
     @Override
     public Matrix multiply(Matrix a, Matrix b) {
+        Nd4jThreads.apply();
         org.fwmerge.internal.DenseAlgebra.checkProduct(a, b);
         double[] c = new double[Math.multiplyExact(a.rows(), b.cols())];
         openblas.cblas_dgemm(openblas.CblasRowMajor, openblas.CblasNoTrans, openblas.CblasNoTrans, a.rows(), b.cols(),

@@ -43,6 +43,42 @@ class Nd4jBackendTest {
     }
 
     /**
+     * RegMean's solves, many small ones in a row: OpenBLAS 0.3.19's threaded {@code dgesv} crashed the JVM on
+     * such a run (2 cores) and its AVX-512 kernels returned wrong solutions; the backend's LAPACK calls run under
+     * the thread policy. Each solution is checked by its residual, in double.
+     */
+    @Test
+    void solve_manySmallSystems_stableAndRight() {
+        java.util.SplittableRandom r = new java.util.SplittableRandom(1);
+        for (int it = 0; it < 200; it++) {
+            int n = 32 + r.nextInt(64);
+            int m = 32 + r.nextInt(512);
+            double[] a = new double[n * n];
+            for (int i = 0; i < n; i++) {
+                for (int j = 0; j < n; j++) {
+                    a[i * n + j] = (i == j ? n : 0) + r.nextDouble(-1, 1);
+                }
+            }
+            double[] b = new double[n * m];
+            for (int i = 0; i < b.length; i++) {
+                b[i] = r.nextDouble(-1, 1);
+            }
+            org.fwmerge.tensor.Matrix x = B.solve(new org.fwmerge.tensor.Matrix(n, n, a), new org.fwmerge.tensor.Matrix(n, m, b));
+            double worst = 0;
+            for (int i = 0; i < n; i++) {
+                for (int c = 0; c < m; c++) {
+                    double s = 0;
+                    for (int k = 0; k < n; k++) {
+                        s += a[i * n + k] * x.get(k, c);
+                    }
+                    worst = Math.max(worst, Math.abs(s - b[i * m + c]));
+                }
+            }
+            assertTrue(worst < 1e-10, "system " + it + " (" + n + " x " + n + ", " + m + " right-hand sides): residual " + worst);
+        }
+    }
+
+    /**
      * A merge loads every tensor of every candidate again and again, and zero-copy tensors keep their
      * mapped buffer alive. More live loads than Linux's default {@code vm.max_map_count} (65530) must
      * not need one mapping each. The file is built by hand: an 8-byte length, a JSON header, the data.
