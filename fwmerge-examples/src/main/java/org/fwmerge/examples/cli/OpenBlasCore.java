@@ -15,12 +15,14 @@ import java.util.Set;
  *
  * <p>ND4J 1.0.0-M2.1 ships OpenBLAS 0.3.19, which chooses its kernels at load time from the CPU model it
  * knows: a newer x86 CPU (here a Xeon with AVX-512 and AMX, Sapphire Rapids) is taken for a "Prescott" and
- * gets SSE3 kernels — single-thread sgemm at 13 GFLOPS against 80 with its AVX-512 ("SkylakeX") kernels, which
+ * gets SSE3 kernels — single-thread sgemm at 13 GFLOPS against 41 with its AVX2 ("Haswell") kernels, which
  * made the demo's SameDiff work (zoo training, FW-soft's and AdaMerging's steps) several times slower. The
  * choice is read once from the environment variable {@code OPENBLAS_CORETYPE}, before the library loads, and
- * Java cannot set its own environment; so where the variable is unset and the CPU has AVX-512 (SkylakeX
- * kernels) or AVX2 with FMA (Haswell kernels), {@code fwmerge} runs itself again with it set. A variable
- * already set is kept as it is (some machines set it to avoid kernels that fail on them).
+ * Java cannot set its own environment; so where the variable is unset and the CPU has AVX2 with FMA,
+ * {@code fwmerge} runs itself again with {@code Haswell}. Not the AVX-512 kernels ("SkylakeX", sgemm at 80
+ * GFLOPS): on this CPU their {@code dgesv} returned wrong solutions (relative error 1, where Haswell's and
+ * Prescott's agree with Commons Math to 1e-15). A variable already set is kept as it is (some machines set it
+ * to avoid kernels that fail on them).
  */
 final class OpenBlasCore {
 
@@ -32,14 +34,10 @@ final class OpenBlasCore {
     }
 
     /**
-     * The kernels OpenBLAS should use for CPU flags as {@code /proc/cpuinfo} lists them: SkylakeX with
-     * AVX-512 (foundation, byte/word, double/quad word and vector-length extensions), Haswell with AVX2 and FMA,
-     * none otherwise (OpenBLAS's own choice stands).
+     * The kernels OpenBLAS should use for CPU flags as {@code /proc/cpuinfo} lists them: Haswell with AVX2 and
+     * FMA (AVX-512 CPUs included, see the class comment), none otherwise (OpenBLAS's own choice stands).
      */
     static Optional<String> coreFor(Set<String> flags) {
-        if (flags.containsAll(Set.of("avx512f", "avx512bw", "avx512dq", "avx512vl"))) {
-            return Optional.of("SkylakeX");
-        }
         if (flags.containsAll(Set.of("avx2", "fma"))) {
             return Optional.of("Haswell");
         }
