@@ -42,10 +42,10 @@ final class Baselines {
     }
 
     /**
-     * The baselines in table order; with {@code regMean}, RegMean and RegMean++ (each candidate's Grams on its
-     * own task's calibration samples) after the data-free ones.
+     * The baselines in table order: the data-free ones, RegMean and RegMean++ (each candidate's Grams on its own
+     * task's calibration samples), AdaMerging.
      */
-    static List<Demo.Method> methods(boolean regMean) {
+    static List<Demo.Method> methods() {
         List<Demo.Method> m = new ArrayList<>(List.of(
                 new Demo.Method("Weight averaging", true, c -> WeightAveraging.builder().parameters(c.parameters()).backend(c.backend()).build()),
                 new Demo.Method("Task arithmetic", true, c -> TaskArithmetic.builder().parameters(c.parameters()).backend(c.backend()).build()),
@@ -55,13 +55,11 @@ final class Baselines {
                 new Demo.Method("Iso-C", true, c -> IsotropicMerging.builder().parameters(c.parameters()).backend(c.backend()).build()),
                 new Demo.Method("Iso-CTS", true, c -> IsotropicMerging.builder().taskSpecific(true).parameters(c.parameters())
                         .backend(c.backend()).build())));
-        if (regMean) {
-            m.add(new Demo.Method(REGMEAN, false, c -> RegMean.builder().inputs(c.poolInputs()).parameters(c.parameters())
-                    .backend(c.backend()).build()));
-            m.add(new Demo.Method(REGMEAN_PLUS_PLUS, false, c -> RegMean.builder().inputs(c.poolInputs())
-                    .layerByLayer(c.regMean().orElseThrow().blocks().toArray(new ParameterSelection[0]))
-                    .parameters(c.parameters()).backend(c.backend()).build()));
-        }
+        m.add(new Demo.Method(REGMEAN, false, c -> RegMean.builder().inputs(c.poolInputs()).parameters(c.parameters())
+                .backend(c.backend()).build()));
+        m.add(new Demo.Method(REGMEAN_PLUS_PLUS, false, c -> RegMean.builder().inputs(c.poolInputs())
+                .layerByLayer(c.regMean().orElseThrow().blocks().toArray(new ParameterSelection[0]))
+                .parameters(c.parameters()).backend(c.backend()).build()));
         m.add(new Demo.Method(ADAMERGING, false, c -> AdaMerging.builder().objective(c.unlabelled())
                 .steps(ADAMERGING_STEPS).initialCoefficient(1.0 / c.poolSize()).residentDirections(true).parameters(c.parameters())
                 .backend(c.backend()).build()));

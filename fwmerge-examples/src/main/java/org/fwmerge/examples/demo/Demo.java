@@ -59,14 +59,6 @@ public final class Demo {
     /** FW-soft's iteration budget (each runs the coefficient descent's default 100 Adam steps). */
     static final int FW_SOFT_ITERATIONS = 5;
     /**
-     * FW-soft's iterations on the ViT zoo when its objective has all 20 tasks' terms (experiment 3). Each
-     * iteration adds at most one vertex per term, and the 20 small encoders' task vectors interfere more than
-     * the MLP's, so the 5 of the other runs leave the coefficients short of converged as models are added
-     * (seed 2, 4 → 20 relevant models: 0.373 → 0.420 with 5 iterations, 0.365 → 0.421 with 8; 8 iterations
-     * of 60 steps, the same Adam steps as 5 of 100, 0.370 → 0.416).
-     */
-    static final int VIT_ALL_TASKS_FW_SOFT_ITERATIONS = 8;
-    /**
      * The data-informed methods experiment 3 runs by default beside the data-free ones: FW-soft, the
      * subject, and RegMean, which costs no more than a data-free merge.
      */
@@ -137,14 +129,14 @@ public final class Demo {
     }
 
     /**
-     * What a method may use: the objectives over the evaluated tasks, the tensors it merges, FW-soft's
-     * iterations, the tasks of the pool's candidates (in its order) and, where the zoo has them, each task's
-     * layer inputs on its own calibration samples (RegMean's data).
+     * What a method may use: the objectives over the evaluated tasks, the tensors it merges, the tasks of
+     * the pool's candidates (in its order) and, where the zoo has them, each task's layer inputs on its own
+     * calibration samples (RegMean's data).
      */
     record Context(Objective labelled, Objective unlabelled, ParameterSelection parameters, TensorBackend backend,
-            int softIterations, List<String> poolTasks, Optional<RegMeanData> regMean) {
+            List<String> poolTasks, Optional<RegMeanData> regMean) {
         Context forPool(List<String> tasks) {
-            return new Context(labelled, unlabelled, parameters, backend, softIterations, List.copyOf(tasks), regMean);
+            return new Context(labelled, unlabelled, parameters, backend, List.copyOf(tasks), regMean);
         }
 
         int poolSize() {
@@ -190,9 +182,6 @@ public final class Demo {
 
         /** The objectives over {@code tasks} and the merged tensors (built once per task list). */
         Context context(List<String> tasks, TensorBackend backend);
-
-        /** Whether {@link #context} gives layer inputs (RegMean runs only then). */
-        boolean hasLayerInputs();
     }
 
     /**
@@ -204,9 +193,9 @@ public final class Demo {
         this.out = Objects.requireNonNull(out, "out");
     }
 
-    /** The methods compared on a zoo, in table order (RegMean where the zoo has layer inputs). */
+    /** The methods compared on a zoo, in table order. */
     static List<Method> methods(ZooView z) {
-        List<Method> m = new ArrayList<>(Baselines.methods(z.hasLayerInputs()));
+        List<Method> m = new ArrayList<>(Baselines.methods());
         m.add(new Method("FW-hard", false, c -> fwHard(c, InitialPoint.base())));
         m.add(new Method("FW-soft", false, c -> fwSoft(c, InitialPoint.base())));
         return m;
@@ -219,7 +208,7 @@ public final class Demo {
 
     private static Merger fwSoft(Context c, InitialPoint start) {
         return FrankWolfeMerger.builder().objective(c.labelled()).lmo(Lmo.layerWise())
-                .variant(Variant.soft(SoftOptions.perTask().withCoefficients(FW_SOFT_COEFFICIENTS))).maxIterations(c.softIterations())
+                .variant(Variant.soft(SoftOptions.perTask().withCoefficients(FW_SOFT_COEFFICIENTS))).maxIterations(FW_SOFT_ITERATIONS)
                 .initialPoint(start).parameters(c.parameters()).backend(c.backend()).build();
     }
 
@@ -404,16 +393,11 @@ public final class Demo {
             public Context context(List<String> tasks, TensorBackend b) {
                 return contexts.computeIfAbsent("mlp:" + tasks, k -> new Context(
                         zoo.calibrationObjective(tasks, CALIBRATION, cfg.seed(), false),
-                        zoo.calibrationObjective(tasks, CALIBRATION, cfg.seed(), true), ParameterSelection.all(), b,
-                        FW_SOFT_ITERATIONS, List.of(),
+                        zoo.calibrationObjective(tasks, CALIBRATION, cfg.seed(), true), ParameterSelection.all(), b, List.of(),
                         Optional.of(new RegMeanData(t -> layerInputs.computeIfAbsent(t, x -> zoo.layerInputs(x, CALIBRATION, cfg.seed())),
                                 List.of(ParameterSelection.include("trunk\\.0\\..*"), ParameterSelection.include("trunk\\.1\\..*"))))));
             }
 
-            @Override
-            public boolean hasLayerInputs() {
-                return true;
-            }
         };
     }
 
@@ -452,15 +436,10 @@ public final class Demo {
 
             @Override
             public Context context(List<String> tasks, TensorBackend b) {
-                return new Context(vit.objective(tasks, false), vit.objective(tasks, true), VitZoo.encoder(), b,
-                        tasks.size() == vit.taskNames().size() ? VIT_ALL_TASKS_FW_SOFT_ITERATIONS : FW_SOFT_ITERATIONS, List.of(),
+                return new Context(vit.objective(tasks, false), vit.objective(tasks, true), VitZoo.encoder(), b, List.of(),
                         Optional.of(new RegMeanData(vit::layerInputs, VitZoo.blocks())));
             }
 
-            @Override
-            public boolean hasLayerInputs() {
-                return true;
-            }
         };
     }
 
@@ -487,7 +466,7 @@ public final class Demo {
         double informedLoss = Double.POSITIVE_INFINITY;
         List<Method> methods = new ArrayList<>(methods(z));
         int plain = methods.size();
-        int baselines = Baselines.methods(z.hasLayerInputs()).size();
+        int baselines = Baselines.methods().size();
         for (int i = 0; i < methods.size(); i++) {
             Method m = methods.get(i);
             // Not recorded for the cost table: the first merge of each method also pays one-time costs
