@@ -58,7 +58,7 @@ final class Baselines {
         m.add(new Demo.Method(REGMEAN, false, c -> RegMean.builder().inputs(c.poolInputs()).parameters(c.parameters())
                 .backend(c.backend()).build()));
         m.add(new Demo.Method(REGMEAN_PLUS_PLUS, false, c -> RegMean.builder().inputs(c.poolInputs())
-                .layerByLayer(c.regMean().orElseThrow().blocks().toArray(new ParameterSelection[0]))
+                .layerByLayer(c.regMean().blocks().toArray(new ParameterSelection[0]))
                 .parameters(c.parameters()).backend(c.backend()).build()));
         m.add(new Demo.Method(ADAMERGING, false, c -> AdaMerging.builder().objective(c.unlabelled())
                 .steps(ADAMERGING_STEPS).initialCoefficient(1.0 / c.poolSize()).residentDirections(true).parameters(c.parameters())

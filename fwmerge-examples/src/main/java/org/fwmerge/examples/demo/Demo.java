@@ -130,11 +130,11 @@ public final class Demo {
 
     /**
      * What a method may use: the objectives over the evaluated tasks, the tensors it merges, the tasks of
-     * the pool's candidates (in its order) and, where the zoo has them, each task's layer inputs on its own
-     * calibration samples (RegMean's data).
+     * the pool's candidates (in its order) and each task's layer inputs on its own calibration samples
+     * (RegMean's data).
      */
     record Context(Objective labelled, Objective unlabelled, ParameterSelection parameters, TensorBackend backend,
-            List<String> poolTasks, Optional<RegMeanData> regMean) {
+            List<String> poolTasks, RegMeanData regMean) {
         Context forPool(List<String> tasks) {
             return new Context(labelled, unlabelled, parameters, backend, List.copyOf(tasks), regMean);
         }
@@ -145,8 +145,7 @@ public final class Demo {
 
         /** The pool's candidates' layer inputs, in its order. */
         List<LayerInputs> poolInputs() {
-            RegMeanData d = regMean.orElseThrow(() -> new IllegalStateException("this zoo has no layer inputs for RegMean"));
-            return poolTasks.stream().map(d.inputs()).toList();
+            return poolTasks.stream().map(regMean.inputs()).toList();
         }
     }
 
@@ -394,8 +393,8 @@ public final class Demo {
                 return contexts.computeIfAbsent("mlp:" + tasks, k -> new Context(
                         zoo.calibrationObjective(tasks, CALIBRATION, cfg.seed(), false),
                         zoo.calibrationObjective(tasks, CALIBRATION, cfg.seed(), true), ParameterSelection.all(), b, List.of(),
-                        Optional.of(new RegMeanData(t -> layerInputs.computeIfAbsent(t, x -> zoo.layerInputs(x, CALIBRATION, cfg.seed())),
-                                List.of(ParameterSelection.include("trunk\\.0\\..*"), ParameterSelection.include("trunk\\.1\\..*"))))));
+                        new RegMeanData(t -> layerInputs.computeIfAbsent(t, x -> zoo.layerInputs(x, CALIBRATION, cfg.seed())),
+                                List.of(ParameterSelection.include("trunk\\.0\\..*"), ParameterSelection.include("trunk\\.1\\..*")))));
             }
 
         };
@@ -437,7 +436,7 @@ public final class Demo {
             @Override
             public Context context(List<String> tasks, TensorBackend b) {
                 return new Context(vit.objective(tasks, false), vit.objective(tasks, true), VitZoo.encoder(), b, List.of(),
-                        Optional.of(new RegMeanData(vit::layerInputs, VitZoo.blocks())));
+                        new RegMeanData(vit::layerInputs, VitZoo.blocks()));
             }
 
         };
